@@ -1,0 +1,1 @@
+"""Canonical layer of ledgerlink."""

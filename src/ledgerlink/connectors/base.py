@@ -1,0 +1,156 @@
+"""The seams every connector plugs into: what a source reads and what a target writes.
+
+A *source* streams canonical records (``Change``) with a cursor it can resume from. A *target*
+reports its capabilities (batch size, rounding, tax mode, how it makes writes idempotent), lists the
+records it already holds (for first-sync matching) and applies batches of writes, answering for each
+write separately so that one bad record never fails the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+
+from ledgerlink.canonical.money import RoundingMode
+from ledgerlink.canonical.records import Change, ReadFailure, Record, TargetRecord, TaxMode
+from ledgerlink.errors import LedgerlinkError
+
+WriteAction = Literal["create", "update", "deactivate", "void"]
+IdempotencyMode = Literal["key", "lookup"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorContext:
+    """What every connector may need from its surroundings; paths resolve against ``base_dir``."""
+
+    name: str
+    base_dir: Path
+
+    def resolve(self, path: str | Path) -> Path:
+        """An absolute path for a path written in the configuration."""
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else self.base_dir / candidate
+
+
+@runtime_checkable
+class StreamRead(Protocol):
+    """The result of reading one stream: records first, then the cursor to resume from."""
+
+    def __iter__(self) -> Iterator[Change | ReadFailure]:
+        """Yield each record (or a failure naming the row) once."""
+        ...
+
+    def cursor(self) -> str | None:
+        """The cursor to store after every record yielded has been committed."""
+        ...
+
+
+@dataclass(slots=True)
+class ListRead:
+    """A ``StreamRead`` over records already in memory (small sources, tests, targets' reads)."""
+
+    items: Sequence[Change | ReadFailure]
+    next_cursor: str | None = None
+
+    def __iter__(self) -> Iterator[Change | ReadFailure]:
+        return iter(self.items)
+
+    def cursor(self) -> str | None:
+        """The cursor given at construction."""
+        return self.next_cursor
+
+
+@runtime_checkable
+class SourceConnector(Protocol):
+    """Reads canonical records from a CRM (or any system acting as a source)."""
+
+    system: str
+
+    def readable_streams(self) -> tuple[str, ...]:
+        """The streams this connection can read, for example ``("contacts", "deals")``."""
+        ...
+
+    def check(self) -> str:
+        """Reach the system; return a one-line description or raise ``ConnectionFailedError``."""
+        ...
+
+    def read(self, stream: str, cursor: str | None) -> StreamRead:
+        """Read the stream, only what changed since ``cursor`` when the source allows it."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TargetCapabilities:
+    """How a target writes, so the engine can plan and batch for it."""
+
+    max_batch_size: int = 1
+    rounding: RoundingMode = "half-up"
+    tax_mode: TaxMode = "line"
+    idempotency: IdempotencyMode = "lookup"
+    default_currency: str = "USD"
+
+
+@dataclass(frozen=True, slots=True)
+class WriteRequest:
+    """One write for a target to apply.
+
+    ``ledgerlink_id`` is stamped on the record the target creates (its identity for lookups);
+    ``idempotency_key`` is sent where the target supports one; ``references`` maps a dependency
+    (``"customer"``) to the target id of the record it points to.
+    """
+
+    action: WriteAction
+    stream: str
+    ledgerlink_id: str
+    idempotency_key: str
+    record: Record
+    target_id: str | None = None
+    references: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOutcome:
+    """What happened to one ``WriteRequest``: the target id, or the error for this record only."""
+
+    request: WriteRequest
+    target_id: str | None = None
+    error: LedgerlinkError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the write took effect."""
+        return self.error is None
+
+
+@runtime_checkable
+class TargetConnector(Protocol):
+    """Writes canonical records into books (or any system acting as a target)."""
+
+    system: str
+
+    def writable_streams(self) -> tuple[str, ...]:
+        """The streams this connection can write, for example ``("customers", "invoices")``."""
+        ...
+
+    def capabilities(self) -> TargetCapabilities:
+        """Batch size, rounding, tax mode and idempotency support."""
+        ...
+
+    def check(self) -> str:
+        """Reach the system; return a one-line description or raise ``ConnectionFailedError``."""
+        ...
+
+    def read_existing(self, stream: str) -> Iterator[TargetRecord]:
+        """Every record of ``stream`` already in the target, for matching on a first sync."""
+        ...
+
+    def apply(self, requests: Sequence[WriteRequest]) -> list[WriteOutcome]:
+        """Apply a batch of writes of one stream; one outcome per request, in order.
+
+        A request whose ``ledgerlink_id`` the target already holds (a retry after a crash) must
+        not create a second record: it answers with the existing target id.
+        Raise only for failures of the whole batch (``TransientError``, ``FatalError``).
+        """
+        ...

@@ -1,0 +1,1 @@
+"""Mapping layer of ledgerlink."""

@@ -1,0 +1,1 @@
+"""Matching layer of ledgerlink."""

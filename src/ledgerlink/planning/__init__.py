@@ -1,0 +1,1 @@
+"""Planning layer of ledgerlink."""

@@ -1,0 +1,1 @@
+"""Sync layer of ledgerlink."""
