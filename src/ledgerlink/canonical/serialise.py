@@ -1,0 +1,55 @@
+"""Records as JSON-able dicts and stable digests: for plans, snapshots, dead letters and diffs."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from ledgerlink.canonical.records import Record
+
+
+def _default(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def record_json(record: Record) -> bytes:
+    """Canonical JSON bytes of a record: field order fixed, Decimals as exact strings."""
+    return orjson.dumps(record, default=_default)
+
+
+def record_digest(record: Record) -> str:
+    """A stable 128-bit hex digest of a record's content."""
+    return hashlib.blake2b(record_json(record), digest_size=16).hexdigest()
+
+
+def version_number(version: str) -> int:
+    """A compact signed 64-bit number for a source version string, stored per link."""
+    digest = hashlib.blake2b(version.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON types for a record (or anything inside one): Decimals and dates become strings."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def record_type(record: Record) -> str:
+    """The lower-case name of a record's type, as written in plans and dead letters."""
+    return type(record).__name__.lower()
