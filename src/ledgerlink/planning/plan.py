@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -111,18 +112,28 @@ class PipePlan:
     refreshed: list[tuple[str, int]] = field(default_factory=list)
     unchanged: int = 0
     filtered: int = 0
+    folded: Counter[str] = field(default_factory=Counter)
 
-    def extend(self, other: PipePlan) -> None:
-        """Add a later chunk of the same pipe's plan."""
-        self.ops.extend(other.ops)
+    def extend(self, other: PipePlan, *, keep_ops: bool = True) -> None:
+        """Add a later chunk of the same pipe's plan.
+
+        With ``keep_ops=False`` (a chunk already executed) only the counts are kept, so a sync of
+        a million records does not hold a million ops in memory.
+        """
         self.failures.extend(other.failures)
-        self.refreshed.extend(other.refreshed)
         self.unchanged += other.unchanged
         self.filtered += other.filtered
+        self.folded.update(other.folded)
+        if keep_ops:
+            self.ops.extend(other.ops)
+            self.refreshed.extend(other.refreshed)
+        else:
+            self.folded.update(op.kind for op in other.ops)
+            self.unchanged += len(other.refreshed)
 
     def count(self, kind: OpKind) -> int:
         """How many ops of one kind."""
-        return sum(1 for op in self.ops if op.kind == kind)
+        return sum(1 for op in self.ops if op.kind == kind) + self.folded[kind]
 
     def counts(self) -> dict[str, int]:
         """The per-pipe counts of the user contract (``created`` means "would create" in a plan)."""

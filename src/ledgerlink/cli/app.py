@@ -1,0 +1,280 @@
+"""The ``ledgerlink`` command line: the user contract of DESIGN.md, one function per command."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from ledgerlink.cli import render
+from ledgerlink.cli.export import write_csv
+from ledgerlink.cli.starter import STARTER_CONFIG
+from ledgerlink.config.loader import load_config
+from ledgerlink.config.model import config_schema
+from ledgerlink.errors import ConfigError, ConnectionFailedError, FatalError, LedgerlinkError
+from ledgerlink.sync.run import RunReport, Workspace, execute_run
+
+app = typer.Typer(
+    help="Keep your CRM and your books in agreement: preview, sync, audit.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Configuration tools.", no_args_is_help=True)
+dlq_app = typer.Typer(help="The dead-letter queue: records that could not be synced.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(dlq_app, name="dlq")
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="Configuration file.", show_default=True)
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+PipeOption = Annotated[
+    list[str] | None, typer.Option("--pipe", "-p", help="Only this pipe (repeatable).")
+]
+DEFAULT_CONFIG = Path("ledgerlink.yaml")
+T = TypeVar("T")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+def _fail(error: LedgerlinkError) -> typer.Exit:
+    code = 2 if isinstance(error, ConfigError) else 3
+    label = {2: "configuration error", 3: "cannot continue"}[code]
+    err.print(f"[bold red]{label}:[/bold red] {error}", highlight=False)
+    return typer.Exit(code)
+
+
+def _guarded(action: Callable[[], T]) -> T:
+    """Run an action; known errors become a clear message and the contract's exit status."""
+    try:
+        return action()
+    except (ConfigError, ConnectionFailedError, FatalError) as exc:
+        raise _fail(exc) from None
+
+
+@contextlib.contextmanager
+def _workspace(config: Path) -> Iterator[Workspace]:
+    loaded = _guarded(lambda: load_config(config))
+    workspace = _guarded(lambda: Workspace.open(loaded))
+    try:
+        yield workspace
+    finally:
+        workspace.close()
+
+
+def _finish(report: RunReport, as_json: bool, verbose: bool = False) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_json(), default=str) + "\n")
+    else:
+        render.print_report(out, report, verbose=verbose)
+    raise typer.Exit(report.exit_code)
+
+
+def _run(
+    config: Path, command: Any, pipes: list[str] | None, full: bool, as_json: bool, verbose: bool
+) -> None:
+    with _workspace(config) as workspace:
+        with render.ProgressObserver(err) as observer:
+            report = _guarded(
+                lambda: execute_run(
+                    workspace, command=command, pipes=pipes, full=full, observer=observer
+                )
+            )
+        _finish(report, as_json, verbose)
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to write ledgerlink.yaml.")] = Path(),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter configuration."""
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / "ledgerlink.yaml"
+    if target.exists() and not force:
+        raise _fail(ConfigError(f"{target} already exists", hint="Pass --force to overwrite it"))
+    target.write_text(STARTER_CONFIG, encoding="utf-8")
+    out.print(f"Wrote {target}. Edit its paths, then run `ledgerlink check` and `ledgerlink plan`.")
+
+
+@app.command()
+def check(config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Validate the configuration and reach every connection."""
+    with _workspace(config) as workspace:
+        out.print(f"[green]✓[/green] {config} is valid ({len(workspace.config.pipes)} pipes)")
+        failed = False
+        for name in workspace.config.connections:
+            try:
+                description = workspace.connector(name).check()
+                out.print(f"[green]✓[/green] {name}: {description}", highlight=False)
+            except LedgerlinkError as exc:
+                failed = True
+                out.print(f"[red]✗[/red] {name}: {exc}", highlight=False)
+        if failed:
+            raise typer.Exit(3)
+
+
+@config_app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of ledgerlink.yaml (for editor completion)."""
+    sys.stdout.write(json.dumps(config_schema(), indent=2) + "\n")
+
+
+@app.command()
+def plan(
+    config: ConfigOption = DEFAULT_CONFIG,
+    pipe: PipeOption = None,
+    full: Annotated[bool, typer.Option(help="Plan from all records, not only changes.")] = False,
+    as_json: JsonOption = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every op.")] = False,
+) -> None:
+    """Dry run: what sync would create, update, link and skip, and why. Writes nothing."""
+    _run(config, "plan", pipe, full, as_json, verbose)
+
+
+@app.command()
+def sync(
+    config: ConfigOption = DEFAULT_CONFIG,
+    pipe: PipeOption = None,
+    full: Annotated[bool, typer.Option(help="Re-read everything, ignoring cursors.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the pipes: incremental by default; exit 1 when records were dead-lettered."""
+    _run(config, "sync", pipe, full, as_json, False)
+
+
+@app.command()
+def status(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -> None:
+    """The last run, links per pipe, open dead letters and cursors."""
+    with _workspace(config) as workspace:
+        store = workspace.store
+        runs = store.list_runs(limit=1)
+        pipes = [
+            {
+                "name": p.name,
+                "from": p.source,
+                "to": p.target,
+                "links": store.count_links(p.name),
+                "dead_letters": len(store.list_dead_letters(p.name)),
+                "cursor": store.get_cursor(p.name, p.source_stream),
+            }
+            for p in workspace.config.pipes
+        ]
+        last = runs[0] if runs else None
+        if as_json:
+            payload = {"last_run": last.id if last else None, "status": last.status if last else None, "pipes": pipes}
+            sys.stdout.write(json.dumps(payload, default=str) + "\n")
+            return
+        if last is None:
+            out.print("No run yet: try `ledgerlink plan`, then `ledgerlink sync`.")
+        else:
+            render.print_runs(out, runs)
+        for p in pipes:
+            out.print(
+                f"{p['name']} ({p['from']} → {p['to']}): {p['links']:,} linked, "
+                f"{p['dead_letters']} dead letter(s), cursor {p['cursor'] or '(none)'}",
+                highlight=False,
+            )
+
+
+@app.command()
+def runs(
+    config: ConfigOption = DEFAULT_CONFIG,
+    limit: Annotated[int, typer.Option(help="How many runs.")] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """Recent runs with their counts."""
+    with _workspace(config) as workspace:
+        rows = workspace.store.list_runs(limit=limit)
+        if as_json:
+            data = [
+                {"id": r.id, "command": r.command, "status": r.status, "started_at": r.started_at,
+                 "finished_at": r.finished_at, "summary": r.summary}
+                for r in rows
+            ]
+            sys.stdout.write(json.dumps(data, default=str) + "\n")
+            return
+        render.print_runs(out, rows)
+
+
+@dlq_app.command("list")
+def dlq_list(
+    config: ConfigOption = DEFAULT_CONFIG,
+    pipe: Annotated[str | None, typer.Option("--pipe", "-p", help="Only this pipe.")] = None,
+    resolved: Annotated[bool, typer.Option(help="Include resolved entries.")] = False,
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="Also write them to a CSV file.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Dead letters: which record, where, why, and what to do."""
+    with _workspace(config) as workspace:
+        letters = workspace.store.list_dead_letters(pipe, include_resolved=resolved)
+        if csv_path is not None:
+            header = ("id", "pipe", "record", "where", "stage", "problem", "what to do", "tries")
+            rows = [
+                (d.id, d.pipe, d.source_key, d.location, d.stage, d.message, d.hint, d.attempts)
+                for d in letters
+            ]
+            write_csv(csv_path, header, rows)
+            err.print(f"Wrote {len(rows)} dead letter(s) to {csv_path}")
+        if as_json:
+            data = [
+                {"id": d.id, "pipe": d.pipe, "source_key": d.source_key, "location": d.location,
+                 "stage": d.stage, "kind": d.kind, "message": d.message, "hint": d.hint,
+                 "record": d.record, "attempts": d.attempts, "resolved_at": d.resolved_at,
+                 "resolution": d.resolution}
+                for d in letters
+            ]
+            sys.stdout.write(json.dumps(data, default=str) + "\n")
+            return
+        render.print_dead_letters(out, letters)
+
+
+@dlq_app.command("retry")
+def dlq_retry(
+    ids: Annotated[list[int] | None, typer.Argument(help="Dead-letter ids; all open ones if omitted.")] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    as_json: JsonOption = False,
+) -> None:
+    """Replay dead letters after a fix: re-read those records from the source and sync them."""
+    with _workspace(config) as workspace:
+        store = workspace.store
+        letters = store.get_dead_letters(ids) if ids else store.list_dead_letters()
+        letters = [d for d in letters if d.resolved_at is None]
+        if not letters:
+            err.print("Nothing to retry: the dead-letter queue has no open entries.")
+            raise typer.Exit(0)
+        only: dict[str, set[str]] = {}
+        for letter in letters:
+            only.setdefault(letter.pipe, set()).add(letter.source_key)
+        keys = {pipe: frozenset(k) for pipe, k in only.items()}
+        with render.ProgressObserver(err) as observer:
+            report = _guarded(
+                lambda: execute_run(
+                    workspace, command="dlq retry", pipes=sorted(keys), only_keys=keys,
+                    observer=observer,
+                )
+            )
+        _finish(report, as_json)
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Argument(help="Workspace to create.")] = Path("ledgerlink-demo"),
+) -> None:
+    """The whole main job on bundled sample data, into a Beancount ledger, in seconds."""
+    from ledgerlink.cli.demo import run_demo  # noqa: PLC0415 - only this command needs it
+
+    raise typer.Exit(_guarded(lambda: run_demo(directory, out)))

@@ -1,0 +1,165 @@
+"""How plans, runs and dead letters look in a terminal (Rich tables) and as progress on stderr."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ledgerlink.planning.plan import PlannedOp
+from ledgerlink.state.records import DeadLetter, RunRow
+from ledgerlink.sync.run import RunReport
+
+_COUNT_COLUMNS = ("created", "updated", "linked", "unchanged", "skipped", "failed")
+_MAX_ROWS = 50
+
+
+class ProgressObserver:
+    """Shows records read per pipe on stderr while a run goes on."""
+
+    def __init__(self, console: Console) -> None:
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            TextColumn("{task.completed:,} records read"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self._tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> ProgressObserver:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def pipe_started(self, pipe: str) -> None:
+        """Add a line for the pipe."""
+        self._tasks[pipe] = self._progress.add_task(pipe, total=None)
+
+    def records_seen(self, pipe: str, count: int) -> None:
+        """Advance the pipe's counter."""
+        if pipe in self._tasks:
+            self._progress.advance(self._tasks[pipe], count)
+
+
+def print_report(console: Console, report: RunReport, *, verbose: bool = False) -> None:
+    """The summary table of a plan or sync, then what would be written and every failure."""
+    verb = "would be" if report.command == "plan" else "were"
+    table = Table(title=f"{report.command} {report.run_id}: {report.status}", title_justify="left")
+    table.add_column("pipe")
+    for column in _COUNT_COLUMNS:
+        table.add_column(column, justify="right")
+    for pipe in report.pipes:
+        counts = pipe.plan.counts()
+        table.add_row(pipe.plan.name, *(f"{counts[c]:,}" for c in _COUNT_COLUMNS))
+    console.print(table)
+    for pipe in report.pipes:
+        if report.command == "plan" and pipe.plan.ops:
+            _print_ops(console, pipe.plan.name, pipe.plan.ops, verbose=verbose)
+        if pipe.error is not None:
+            console.print(f"[red]{pipe.plan.name} stopped:[/red] {pipe.error}")
+        if pipe.plan.failures:
+            failures = Table(
+                title=f"{pipe.plan.name}: {len(pipe.plan.failures)} record(s) {verb} dead-lettered",
+                title_justify="left",
+            )
+            for column in ("record", "where", "problem", "what to do"):
+                failures.add_column(column, overflow="fold")
+            for failure in pipe.plan.failures[:_MAX_ROWS]:
+                failures.add_row(
+                    failure.source_key,
+                    failure.location,
+                    failure.problem.message,
+                    failure.problem.hint or "",
+                )
+            console.print(failures)
+            _more(console, len(pipe.plan.failures))
+
+
+def _print_ops(
+    console: Console, name: str, ops: Sequence[PlannedOp], *, verbose: bool
+) -> None:
+    table = Table(title=f"{name}: what sync would write", title_justify="left")
+    for column in ("op", "record", "target", "details"):
+        table.add_column(column, overflow="fold")
+    for op in ops[: None if verbose else _MAX_ROWS]:
+        table.add_row(op.kind, _describe(op), op.target_id or "(new)", _details(op))
+    console.print(table)
+    if not verbose:
+        _more(console, len(ops))
+
+
+def _describe(op: PlannedOp) -> str:
+    record: Any = op.record
+    name = getattr(record, "display_name", "") or getattr(record, "memo", "")
+    return f"{name} ({op.source_key})" if name else op.source_key
+
+
+def _details(op: PlannedOp) -> str:
+    record: Any = op.record
+    if hasattr(record, "total"):
+        tax = f", tax {record.tax_total}" if record.tax_total else ""
+        return f"total {record.total} {record.currency}{tax}, due {record.due_date}; {op.reason}"
+    if op.changes:
+        return "; ".join(f"{c.field}: {c.before!r} → {c.after!r}" for c in op.changes)
+    return op.reason
+
+
+def _more(console: Console, total: int) -> None:
+    if total > _MAX_ROWS:
+        console.print(f"… and {total - _MAX_ROWS:,} more (use --json or --verbose for all)")
+
+
+def print_runs(console: Console, runs: Sequence[RunRow]) -> None:
+    """Recent runs, newest first."""
+    table = Table(title="recent runs", title_justify="left")
+    for column in ("run", "command", "status", "started", "finished", "counts"):
+        table.add_column(column, overflow="fold")
+    for run in runs:
+        table.add_row(
+            run.id,
+            run.command,
+            run.status,
+            f"{run.started_at:%Y-%m-%d %H:%M:%S}",
+            f"{run.finished_at:%H:%M:%S}" if run.finished_at else "",
+            _summary(run.summary),
+        )
+    console.print(table)
+
+
+def _summary(summary: dict[str, Any] | None) -> str:
+    if not summary:
+        return ""
+    parts = []
+    for pipe in summary.get("pipes", []):
+        counts = ", ".join(f"{k} {pipe[k]}" for k in _COUNT_COLUMNS if pipe.get(k))
+        parts.append(f"{pipe.get('name')}: {counts or 'nothing'}")
+    return "; ".join(parts)
+
+
+def print_dead_letters(console: Console, letters: Sequence[DeadLetter]) -> None:
+    """The dead-letter queue: which record, where, why, what to do."""
+    if not letters:
+        console.print("The dead-letter queue is empty.")
+        return
+    table = Table(title=f"{len(letters)} dead letter(s)", title_justify="left")
+    for column in ("id", "pipe", "record", "where", "stage", "problem", "what to do", "tries"):
+        table.add_column(column, overflow="fold")
+    for letter in letters:
+        table.add_row(
+            str(letter.id),
+            letter.pipe,
+            letter.source_key,
+            letter.location or "",
+            letter.stage,
+            letter.message,
+            letter.hint or "",
+            str(letter.attempts),
+        )
+    console.print(table)

@@ -1,0 +1,116 @@
+"""The shape of ``ledgerlink.yaml``: state, connections and pipes, validated by pydantic."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validator
+
+from ledgerlink.connectors.registry import CONNECTOR_TYPES, ConnectorConfig
+from ledgerlink.mapping.apply import ROUTES
+from ledgerlink.mapping.spec import MappingSpec
+
+_ENDPOINT = r"^[A-Za-z_][\w-]*\.[a-z_]+$"
+
+
+class PipeConfig(MappingSpec):
+    """One flow of records from a connection's stream into another connection's stream."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][\w-]*$", description="Unique name of the pipe.")
+    source: str = Field(
+        alias="from", pattern=_ENDPOINT, description="connection.stream to read, e.g. crm.contacts"
+    )
+    target: str = Field(
+        alias="to", pattern=_ENDPOINT, description="connection.stream to write, e.g. books.customers"
+    )
+
+    @property
+    def source_connection(self) -> str:
+        """The connection the pipe reads from."""
+        return self.source.partition(".")[0]
+
+    @property
+    def source_stream(self) -> str:
+        """The stream the pipe reads."""
+        return self.source.partition(".")[2]
+
+    @property
+    def target_connection(self) -> str:
+        """The connection the pipe writes to."""
+        return self.target.partition(".")[0]
+
+    @property
+    def target_stream(self) -> str:
+        """The stream the pipe writes."""
+        return self.target.partition(".")[2]
+
+    def mapping(self) -> MappingSpec:
+        """The mapping refinements of this pipe alone."""
+        return MappingSpec.model_validate(
+            self.model_dump(include=set(MappingSpec.model_fields), by_alias=True)
+        )
+
+
+class LedgerlinkConfig(BaseModel):
+    """The whole configuration file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: Literal[1] = Field(description="Configuration format version; always 1 for now.")
+    state: str = Field(
+        default="sqlite:///ledgerlink.db",
+        description="SQLAlchemy URL of the state database; relative SQLite paths are relative "
+        "to this file. postgresql://... for a shared deployment.",
+    )
+    connections: dict[str, SerializeAsAny[ConnectorConfig]] = Field(
+        description="Named systems; each entry's `type:` says which connector reads or writes it."
+    )
+    pipes: list[PipeConfig] = Field(min_length=1, description="The flows to sync, in order.")
+
+    @model_validator(mode="after")
+    def _pipes_are_consistent(self) -> LedgerlinkConfig:
+        names: set[str] = set()
+        for pipe in self.pipes:
+            if pipe.name in names:
+                raise ValueError(f"two pipes are named {pipe.name!r}; pipe names must be unique")
+            names.add(pipe.name)
+            for side in (pipe.source_connection, pipe.target_connection):
+                if side not in self.connections:
+                    known = ", ".join(sorted(self.connections)) or "none"
+                    raise ValueError(
+                        f"pipe {pipe.name!r} names connection {side!r}, which is not defined "
+                        f"(connections: {known})"
+                    )
+            if (pipe.source_stream, pipe.target_stream) not in ROUTES:
+                routes = ", ".join(f"{s} -> {t}" for s, t in ROUTES)
+                raise ValueError(
+                    f"pipe {pipe.name!r} goes from {pipe.source_stream} to {pipe.target_stream}; "
+                    f"supported: {routes}"
+                )
+        return self
+
+    def pipe(self, name: str) -> PipeConfig:
+        """A pipe by name."""
+        for pipe in self.pipes:
+            if pipe.name == name:
+                return pipe
+        raise KeyError(name)
+
+
+def config_schema() -> dict[str, Any]:
+    """The JSON Schema of ``ledgerlink.yaml``, with every connector type's keys, for editors."""
+    schema = LedgerlinkConfig.model_json_schema()
+    defs = schema.setdefault("$defs", {})
+    variants = []
+    for connector in CONNECTOR_TYPES.values():
+        sub = connector.config_model().model_json_schema(ref_template="#/$defs/{model}")
+        defs.update(sub.pop("$defs", {}))
+        title = sub.get("title", connector.name)
+        defs[title] = sub
+        variants.append({"$ref": f"#/$defs/{title}"})
+    schema["properties"]["connections"]["additionalProperties"] = {"oneOf": variants}
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "ledgerlink.yaml"
+    return schema

@@ -1,0 +1,286 @@
+"""Apply a pipe's plan to its target: intents first, batches, retries, one state commit per batch."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from ledgerlink.canonical.serialise import to_jsonable
+from ledgerlink.connectors.base import TargetConnector, WriteOutcome, WriteRequest
+from ledgerlink.errors import LedgerlinkError, Problem, RecordError, TransientError
+from ledgerlink.planning.plan import PLANNED_PREFIX, PipePlan, PlannedFailure, PlannedOp
+from ledgerlink.state.records import (
+    AuditWrite,
+    BatchCommit,
+    DeadLetterWrite,
+    IntentWrite,
+    LinkWrite,
+)
+from ledgerlink.state.store import StateStore
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Capped retries with exponential backoff and full jitter; ``Retry-After`` wins when given."""
+
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based)."""
+        if retry_after is not None:
+            return min(retry_after, self.max_delay)
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))  # noqa: S311
+
+
+@dataclass(slots=True)
+class ExecutionTally:
+    """What a pipe's execution did, for the run report."""
+
+    created: int = 0
+    updated: int = 0
+    linked: int = 0
+    failed: int = 0
+    problems: list[PlannedFailure] = field(default_factory=list)
+
+
+class PlanExecutor:
+    """Executes plan chunks of one pipe against one target, committing state per batch."""
+
+    def __init__(
+        self,
+        *,
+        store: StateStore,
+        target: TargetConnector,
+        run_id: str,
+        pipe: str,
+        dependency_pipe: str | None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._store, self._target, self._run_id = store, target, run_id
+        self._pipe, self._dependency_pipe = pipe, dependency_pipe
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._batch_size = max(1, target.capabilities().max_batch_size)
+        self.tally = ExecutionTally()
+
+    def execute(self, plan: PipePlan) -> list[PlannedFailure]:
+        """Apply one chunk of the pipe's plan; every record ends linked or dead-lettered.
+
+        Returns every failure of the chunk: the plan's own and those of the writes.
+        """
+        first = len(self.tally.problems)
+        failures = list(plan.failures)
+        references = self._resolve_dependencies(plan.ops, failures)
+        writes = [op for op in plan.ops if op.kind != "link" and op.source_key in references]
+        links = [op for op in plan.ops if op.kind == "link" and op.source_key in references]
+        for start in range(0, len(writes), self._batch_size):
+            self._execute_batch(writes[start : start + self._batch_size], references)
+        self._commit_links(links, failures)
+        self._commit(failures=failures, versions_only=plan.refreshed)
+        return self.tally.problems[first:]
+
+    def _resolve_dependencies(
+        self, ops: Sequence[PlannedOp], failures: list[PlannedFailure]
+    ) -> dict[str, dict[str, str]]:
+        """Target ids of what each op points to (an invoice's customer); failures for the missing."""
+        wanted = {op.depends_on for op in ops if op.depends_on}
+        found = (
+            self._store.get_links(self._dependency_pipe, wanted)
+            if wanted and self._dependency_pipe
+            else {}
+        )
+        resolved: dict[str, dict[str, str]] = {}
+        for op in ops:
+            if not op.depends_on:
+                resolved[op.source_key] = {}
+                continue
+            link = found.get(op.depends_on)
+            if link is None:
+                failures.append(_missing_customer(op))
+                continue
+            resolved[op.source_key] = {"customer": link.target_id}
+        return resolved
+
+    def _execute_batch(self, ops: Sequence[PlannedOp], references: dict[str, dict[str, str]]) -> None:
+        requests = [
+            WriteRequest(
+                action="create" if op.kind == "create" else "update",
+                stream=op.stream,
+                ledgerlink_id=op.ledgerlink_id,
+                idempotency_key=op.idempotency_key,
+                record=op.record,
+                target_id=op.target_id,
+                references=references[op.source_key],
+            )
+            for op in ops
+        ]
+        self._store.record_intents(
+            self._run_id,
+            [
+                IntentWrite(r.idempotency_key, self._pipe, op.source_key, r.action, r.ledgerlink_id)
+                for r, op in zip(requests, ops, strict=True)
+            ],
+        )
+        outcomes = self._apply_with_retry(requests)
+        links, audit, done, failed, dead = [], [], [], [], []
+        for op, outcome in zip(ops, outcomes, strict=True):
+            if outcome.ok and outcome.target_id:
+                after = to_jsonable(op.record)
+                links.append(_link(op, outcome.target_id, after))
+                audit.append(
+                    AuditWrite(
+                        action=op.kind,
+                        source_key=op.source_key,
+                        target_id=outcome.target_id,
+                        before={c.field: c.before for c in op.changes} if op.changes else None,
+                        after=after,
+                        idempotency_key=op.idempotency_key,
+                    )
+                )
+                done.append(op.idempotency_key)
+                if op.kind == "create":
+                    self.tally.created += 1
+                else:
+                    self.tally.updated += 1
+            else:
+                error = outcome.error or RecordError("the target returned no id for this record")
+                failure = _failure(op, error)
+                dead.append(failure)
+                failed.append(op.idempotency_key)
+        self._commit(links=links, audit=audit, done=done, failed_intents=failed, failures=dead)
+
+    def _apply_with_retry(self, requests: list[WriteRequest]) -> list[WriteOutcome]:
+        for attempt in range(1, self._retry.attempts + 1):
+            try:
+                outcomes = self._target.apply(requests)
+            except TransientError as exc:
+                if attempt == self._retry.attempts:
+                    return [WriteOutcome(r, error=exc) for r in requests]
+                retry_after = getattr(exc, "retry_after", None)
+                self._sleep(self._retry.delay(attempt, retry_after))
+                continue
+            if len(outcomes) != len(requests):
+                error = RecordError("the target answered for a different number of records")
+                return [WriteOutcome(r, error=error) for r in requests]
+            return outcomes
+        return []  # pragma: no cover - the loop always returns
+
+    def _commit_links(self, ops: Sequence[PlannedOp], failures: list[PlannedFailure]) -> None:
+        planned = {
+            op.target_id.removeprefix(PLANNED_PREFIX)
+            for op in ops
+            if op.target_id and op.target_id.startswith(PLANNED_PREFIX)
+        }
+        created = self._store.get_links(self._pipe, planned) if planned else {}
+        links, audit = [], []
+        for op in ops:
+            target_id = op.target_id or ""
+            if target_id.startswith(PLANNED_PREFIX):
+                origin = created.get(target_id.removeprefix(PLANNED_PREFIX))
+                if origin is None:
+                    failures.append(
+                        _failure(
+                            op,
+                            RecordError(
+                                f"is the same party as {target_id.removeprefix(PLANNED_PREFIX)!r}, "
+                                "which could not be created",
+                                hint="Fix that record first (see `ledgerlink dlq list`)",
+                            ),
+                        )
+                    )
+                    continue
+                target_id = origin.target_id
+            after = to_jsonable(op.record)
+            links.append(_link(op, target_id, after))
+            audit.append(AuditWrite("link", op.source_key, target_id, None, after, None))
+            self.tally.linked += 1
+        self._commit(links=links, audit=audit)
+
+    def _commit(
+        self,
+        *,
+        links: Sequence[LinkWrite] = (),
+        audit: Sequence[AuditWrite] = (),
+        done: Sequence[str] = (),
+        failed_intents: Sequence[str] = (),
+        failures: Sequence[PlannedFailure] = (),
+        versions_only: Sequence[tuple[str, int]] = (),
+    ) -> None:
+        if not (links or audit or done or failed_intents or failures or versions_only):
+            return
+        self.tally.failed += len(failures)
+        self.tally.problems.extend(failures)
+        dead_letters = [_dead_letter(f) for f in failures]
+        self._store.commit_batch(
+            BatchCommit(
+                run_id=self._run_id,
+                pipe=self._pipe,
+                links=links,
+                done_intents=done,
+                failed_intents=failed_intents,
+                dead_letters=dead_letters,
+                resolved_keys=[link.source_key for link in links]
+                + [key for key, _ in versions_only],
+                audit=[*audit, *(_dead_letter_audit(f) for f in failures)],
+                versions_only=versions_only,
+            )
+        )
+
+
+def _link(op: PlannedOp, target_id: str, snapshot: dict[str, object]) -> LinkWrite:
+    return LinkWrite(
+        source_key=op.source_key,
+        target_id=target_id,
+        version=op.version,
+        desired_hash=op.desired_hash,
+        snapshot=snapshot,
+        ledgerlink_id=op.ledgerlink_id,
+    )
+
+
+def _failure(op: PlannedOp, error: LedgerlinkError) -> PlannedFailure:
+    return PlannedFailure(
+        op.pipe, op.source_key, op.location, "write", Problem.from_error(error), to_jsonable(op.record)
+    )
+
+
+def _missing_customer(op: PlannedOp) -> PlannedFailure:
+    return PlannedFailure(
+        op.pipe,
+        op.source_key,
+        op.location,
+        "plan",
+        Problem(
+            "record",
+            f"its customer {op.depends_on!r} is not in the books",
+            hint="Sync the contact first; if it failed or was filtered out, "
+            "`ledgerlink dlq list` shows why",
+        ),
+        to_jsonable(op.record),
+    )
+
+
+def _dead_letter(failure: PlannedFailure) -> DeadLetterWrite:
+    return DeadLetterWrite(
+        pipe=failure.pipe,
+        source_key=failure.source_key,
+        location=failure.location or None,
+        stage=failure.stage,
+        kind=failure.problem.kind,
+        message=failure.problem.message,
+        hint=failure.problem.hint,
+        record=failure.record,
+    )
+
+
+def _dead_letter_audit(failure: PlannedFailure) -> AuditWrite:
+    return AuditWrite(
+        action="dead_letter",
+        source_key=failure.source_key,
+        after={"stage": failure.stage, "message": failure.problem.render()},
+    )

@@ -1,0 +1,238 @@
+"""One pipe, end to end: read -> map -> match -> diff -> plan -> execute -> commit, chunk by chunk."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+from ledgerlink.canonical.records import Change, Deal, ReadFailure, Record
+from ledgerlink.canonical.serialise import to_jsonable, version_number
+from ledgerlink.config.model import PipeConfig
+from ledgerlink.connectors.base import SourceConnector, TargetConnector
+from ledgerlink.errors import Problem, RecordError
+from ledgerlink.execution.executor import PlanExecutor
+from ledgerlink.mapping.apply import Mapper
+from ledgerlink.mapping.defaults import InvoiceRules
+from ledgerlink.matching.match import MatchIndex
+from ledgerlink.planning.plan import PipePlan, PlannedFailure
+from ledgerlink.planning.planner import RecordPlanner
+from ledgerlink.state.records import BatchCommit
+from ledgerlink.state.store import StateStore
+
+CHUNK_SIZE = 2_000
+
+
+class RunObserver(Protocol):
+    """Receives progress while pipes run (the CLI draws progress bars with it)."""
+
+    def pipe_started(self, pipe: str) -> None:
+        """A pipe begins reading."""
+
+    def records_seen(self, pipe: str, count: int) -> None:
+        """``count`` more source records were read."""
+
+
+@dataclass(slots=True)
+class PipeRun:
+    """The inputs one pipe run needs; built by ``sync.run``, the composition root."""
+
+    pipe: PipeConfig
+    source: SourceConnector
+    target: TargetConnector
+    store: StateStore
+    run_id: str
+    today: date
+    dependency_pipe: str | None
+    observer: RunObserver
+    dry_run: bool = False
+    full: bool = False
+    only_keys: frozenset[str] | None = None
+    planned_dependencies: frozenset[str] = frozenset()
+    plan: PipePlan = field(init=False)
+    seen_keys: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.plan = PipePlan(self.pipe.name, self.pipe.source, self.pipe.target)
+
+
+def run_pipe(run: PipeRun) -> PipePlan:
+    """Run one pipe; return its plan (in a dry run) or what was executed (counts and failures)."""
+    pipe, store = run.pipe, run.store
+    caps = run.target.capabilities()
+    mapper = Mapper(
+        pipe.source_stream,
+        pipe.target_stream,
+        pipe.mapping(),
+        InvoiceRules(caps.rounding, caps.tax_mode, pipe.payment_terms_days),
+    )
+    same_mapping = store.get_fingerprint(pipe.name) == mapper.fingerprint
+    incremental = same_mapping and not run.full and run.only_keys is None
+    cursor = store.get_cursor(pipe.name, pipe.source_stream) if incremental else None
+    versions = store.load_versions(pipe.name) if same_mapping else {}
+    planner = RecordPlanner(
+        pipe.name,
+        pipe.target_stream,
+        lambda: MatchIndex.of(run.target.read_existing(pipe.target_stream)),
+    )
+    executor = (
+        None
+        if run.dry_run
+        else PlanExecutor(
+            store=store,
+            target=run.target,
+            run_id=run.run_id,
+            pipe=pipe.name,
+            dependency_pipe=run.dependency_pipe,
+        )
+    )
+    run.observer.pipe_started(pipe.name)
+    read = run.source.read(pipe.source_stream, cursor)
+    pending: list[Change] = []
+    chunk = PipePlan(pipe.name, pipe.source, pipe.target)
+    seen = 0
+    for item in read:
+        seen += 1
+        if seen % 1000 == 0:
+            run.observer.records_seen(pipe.name, 1000)
+        if run.only_keys is not None:
+            if item.key not in run.only_keys:
+                continue
+            run.seen_keys.add(item.key)
+        if isinstance(item, ReadFailure):
+            chunk.failures.append(_read_failure(pipe.name, item))
+            continue
+        if versions.get(item.key) == version_number(item.version):
+            chunk.unchanged += 1
+            continue
+        pending.append(item)
+        if len(pending) >= CHUNK_SIZE:
+            _plan_chunk(run, mapper, planner, pending, chunk)
+            _finish_chunk(run, executor, chunk)
+            pending, chunk = [], PipePlan(pipe.name, pipe.source, pipe.target)
+    run.observer.records_seen(pipe.name, seen % 1000)
+    _plan_chunk(run, mapper, planner, pending, chunk)
+    _finish_chunk(run, executor, chunk)
+    if executor is not None and run.only_keys is None:
+        next_cursor = read.cursor()
+        store.commit_batch(
+            BatchCommit(
+                run_id=run.run_id,
+                pipe=pipe.name,
+                cursor=(pipe.source_stream, next_cursor) if next_cursor is not None else None,
+                fingerprint=mapper.fingerprint,
+            )
+        )
+    return run.plan
+
+
+def _finish_chunk(run: PipeRun, executor: PlanExecutor | None, chunk: PipePlan) -> None:
+    """Execute a planned chunk (unless previewing); the pipe's plan then shows what happened."""
+    if executor is not None:
+        chunk.failures = executor.execute(chunk)
+        failed = {f.source_key for f in chunk.failures}
+        chunk.ops = [op for op in chunk.ops if op.source_key not in failed]
+    run.plan.extend(chunk, keep_ops=executor is None)
+
+
+def _plan_chunk(
+    run: PipeRun,
+    mapper: Mapper,
+    planner: RecordPlanner,
+    changes: Sequence[Change],
+    chunk: PipePlan,
+) -> None:
+    if not changes:
+        return
+    loaded: list[tuple[Change, Record]] = []
+    for change in changes:
+        try:
+            loaded.append((change, change.load()))
+        except RecordError as exc:
+            chunk.failures.append(_failure(run.pipe.name, change, "read", exc, dict(change.raw)))
+    links = run.store.get_links(run.pipe.name, [c.key for c, _ in loaded])
+    terms = _customer_terms(run, [r for _, r in loaded])
+    for change, record in loaded:
+        try:
+            desired = mapper.map(record, today=run.today, customer_terms=terms)
+        except RecordError as exc:
+            chunk.failures.append(_failure(run.pipe.name, change, "map", exc, to_jsonable(record)))
+            continue
+        if desired is None:
+            chunk.filtered += 1
+            continue
+        planner.plan(
+            chunk,
+            key=change.key,
+            location=change.location,
+            version=version_number(change.version),
+            desired=desired,
+            link=links.get(change.key),
+        )
+    if run.dry_run:
+        _check_dependencies_for_preview(run, chunk)
+
+
+def _customer_terms(run: PipeRun, records: Iterable[Record]) -> Callable[[str], int | None]:
+    """Payment terms of the customers these deals point to, from their last-written snapshots."""
+    keys = {r.contact_key for r in records if isinstance(r, Deal)}
+    if not keys or run.dependency_pipe is None:
+        return lambda _key: None
+    links = run.store.get_links(run.dependency_pipe, keys)
+
+    def terms(key: str) -> int | None:
+        link = links.get(key)
+        value = link.snapshot.get("payment_terms_days") if link else None
+        return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
+
+    return terms
+
+
+def _check_dependencies_for_preview(run: PipeRun, chunk: PipePlan) -> None:
+    """In a plan, an invoice whose customer is neither in the books nor planned will fail."""
+    wanted = {op.depends_on for op in chunk.ops if op.depends_on}
+    if not wanted or run.dependency_pipe is None:
+        return
+    linked = set(run.store.get_links(run.dependency_pipe, wanted))
+    available = linked | run.planned_dependencies
+    kept = []
+    for op in chunk.ops:
+        if op.depends_on and op.depends_on not in available:
+            chunk.failures.append(
+                PlannedFailure(
+                    op.pipe,
+                    op.source_key,
+                    op.location,
+                    "plan",
+                    Problem(
+                        "record",
+                        f"its customer {op.depends_on!r} is not in the books and this run "
+                        "would not create it",
+                        hint="Check the deal's contact, and that contact's own problems above",
+                    ),
+                    to_jsonable(op.record),
+                )
+            )
+        else:
+            kept.append(op)
+    chunk.ops = kept
+
+
+def _failure(
+    pipe: str, change: Change, stage: str, error: RecordError, record: dict[str, object]
+) -> PlannedFailure:
+    return PlannedFailure(
+        pipe,
+        change.key,
+        change.location,
+        "read" if stage == "read" else "map",
+        Problem.from_error(error),
+        record,
+    )
+
+
+def _read_failure(pipe: str, item: ReadFailure) -> PlannedFailure:
+    return PlannedFailure(
+        pipe, item.key, item.location, "read", Problem.from_error(item.error), dict(item.raw)
+    )
