@@ -82,11 +82,16 @@ class RunReport:
 class Workspace:
     """An opened configuration: its state store and (lazily built) connectors."""
 
-    def __init__(self, loaded: LoadedConfig, store: StateStore) -> None:
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        store: StateStore,
+        connectors: Mapping[str, SourceConnector | TargetConnector] | None = None,
+    ) -> None:
         self.loaded = loaded
         self.config = loaded.config
         self.store = store
-        self._connectors: dict[str, SourceConnector | TargetConnector] = {}
+        self._connectors: dict[str, SourceConnector | TargetConnector] = dict(connectors or {})
 
     @classmethod
     def open(cls, loaded: LoadedConfig) -> Workspace:
