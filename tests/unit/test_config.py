@@ -8,6 +8,7 @@ import pytest
 
 from ledgerlink.config.loader import load_config, parse_config
 from ledgerlink.config.model import config_schema
+from ledgerlink.connectors.registry import CONNECTOR_TYPES
 from ledgerlink.errors import ConfigError
 
 GOOD = """\
@@ -98,5 +99,5 @@ def test_schema_covers_every_connector_type() -> None:
     schema = config_schema()
     variants = schema["properties"]["connections"]["additionalProperties"]["oneOf"]
     titles = {v["$ref"].rsplit("/", 1)[1] for v in variants}
-    assert len(titles) == 4
+    assert len(titles) == len(CONNECTOR_TYPES)
     assert "pipes" in schema["required"]

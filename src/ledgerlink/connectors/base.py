@@ -21,12 +21,30 @@ WriteAction = Literal["create", "update", "deactivate", "void"]
 IdempotencyMode = Literal["key", "lookup"]
 
 
+@runtime_checkable
+class TokenStore(Protocol):
+    """Keeps a connection's OAuth tokens (encrypted at rest by the state store).
+
+    ``save`` must be durable before it returns: a rotated refresh token is stored before the next
+    API call, so a crash never strands the connection with a token the vendor has already revoked.
+    """
+
+    def load(self, connection: str) -> dict[str, str] | None:
+        """The stored token set of a connection (e.g. access_token, refresh_token, expires_at)."""
+        ...
+
+    def save(self, connection: str, tokens: dict[str, str]) -> None:
+        """Store (replace) a connection's token set."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class ConnectorContext:
     """What every connector may need from its surroundings; paths resolve against ``base_dir``."""
 
     name: str
     base_dir: Path
+    tokens: TokenStore | None = None
 
     def resolve(self, path: str | Path) -> Path:
         """An absolute path for a path written in the configuration."""
@@ -108,6 +126,7 @@ class WriteRequest:
     record: Record
     target_id: str | None = None
     references: dict[str, str] = field(default_factory=dict)
+    changed_fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,6 +74,27 @@ CONNECTOR_TYPES: dict[str, ConnectorType] = {
             "ledgerlink.connectors.outlook.connector:VcardConnector",
         ),
         ConnectorType(
+            "goldmine",
+            "crm",
+            "GoldMine's SQL database (SQL Server, or the same schema elsewhere) or dBase files",
+            "ledgerlink.connectors.goldmine.config:GoldMineConfig",
+            "ledgerlink.connectors.goldmine.connector:GoldMineConnector",
+        ),
+        ConnectorType(
+            "quickbooks_online",
+            "books",
+            "QuickBooks Online Accounting API v3 (OAuth2, batch, CDC)",
+            "ledgerlink.connectors.quickbooks.config:QuickBooksOnlineConfig",
+            "ledgerlink.connectors.quickbooks.connector:QuickBooksOnlineConnector",
+        ),
+        ConnectorType(
+            "tally",
+            "books",
+            "TallyPrime / Tally.ERP 9: XML over HTTP or import files, GST-aware",
+            "ledgerlink.connectors.tally.config:TallyConfig",
+            "ledgerlink.connectors.tally.connector:TallyConnector",
+        ),
+        ConnectorType(
             "beancount",
             "books",
             "A Beancount ledger file (the embedded default books)",

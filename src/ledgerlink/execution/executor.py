@@ -116,6 +116,7 @@ class PlanExecutor:
                 record=op.record,
                 target_id=op.target_id,
                 references=references[op.source_key],
+                changed_fields=tuple(c.field for c in op.changes),
             )
             for op in ops
         ]
