@@ -99,12 +99,14 @@ class LedgerText:
     ) -> tuple[list[str], list[str]]:
         """A block's metadata with the keys in ``rewrite`` replaced, everything else kept.
 
-        ``fresh`` holds ``(key, line)`` pairs for the new values. A rewritten key keeps its place;
+        ``fresh`` holds ``(key, line)`` pairs for the new values (those of keys outside ``rewrite``
+        are ignored). A rewritten key keeps its place;
         a key ``fresh`` lacks is dropped; new keys follow the last metadata line. Comments and keys
         not in ``rewrite`` (a person's own) stay exactly as written. Returns the metadata lines
         and the indented comments found among the postings (their own lines are regenerated).
         Lines come without their line ending; a multi-line value keeps all of its lines.
         """
+        fresh = [(key, line) for key, line in fresh if key in rewrite]
         new = dict(fresh)
         meta: list[str] = []
         trailing: list[str] = []
