@@ -7,10 +7,10 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Engine, Row, insert, select, update
 from sqlalchemy.engine import Connection
 
+from ledgerlink.state import codec
 from ledgerlink.state.records import AuditEntry, AuditVerdict, AuditWrite
 from ledgerlink.state.tables import GENESIS_HASH, audit_head, audit_log
 
@@ -34,8 +34,8 @@ def entry_hash(
 ) -> str:
     """sha256 (hex) over the canonical JSON of an entry's fields and the previous entry's hash.
 
-    Canonical JSON: keys sorted at every level, no whitespace, UTF-8, and the timestamp as UTC
-    ISO 8601 with microseconds, so a value read back from either database hashes the same.
+    See ``codec.canonical``; the timestamp is UTC ISO 8601 with microseconds, so an entry read
+    back from either database hashes the same as when it was written.
     """
     payload = {
         "seq": seq,
@@ -50,7 +50,7 @@ def entry_hash(
         "idempotency_key": idempotency_key,
         "prev_hash": prev_hash,
     }
-    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return hashlib.sha256(codec.canonical(payload)).hexdigest()
 
 
 def append_entries(

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.sql import column, table
 
 from ledgerlink.errors import ConfigError, ConnectionFailedError, ErrorContext
+from ledgerlink.state import codec
 from ledgerlink.state.tables import VERSION_TABLE
 
 if TYPE_CHECKING:
@@ -60,11 +62,27 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _use_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()
+
+
+def _use_wal(cursor: Any) -> None:
+    # WAL is a property of the file, set once. Switching needs an exclusive lock and SQLite does
+    # not wait for it (no busy handler), so processes opening a new file at once retry briefly.
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        mode = str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+        if mode in ("wal", "memory"):  # an in-memory database cannot use WAL
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _on_sqlite_begin(conn: Connection) -> None:
@@ -72,10 +90,6 @@ def _on_sqlite_begin(conn: Connection) -> None:
     # with "database is locked" at once instead of waiting out the busy timeout.
     mode = "IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "DEFERRED"
     conn.exec_driver_sql(f"BEGIN {mode}")
-
-
-def _json_dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
 
 
 def create_state_engine(url: str) -> Engine:
@@ -92,8 +106,8 @@ def create_state_engine(url: str) -> Engine:
         engine = create_engine(
             parsed,
             connect_args=connect_args,
-            json_serializer=_json_dumps,
-            json_deserializer=orjson.loads,
+            json_serializer=codec.dumps,
+            json_deserializer=codec.loads,
             pool_pre_ping=backend != "sqlite",
         )
     except (NoSuchModuleError, ModuleNotFoundError, ArgumentError) as exc:
@@ -119,7 +133,9 @@ def connection_failed(url: str, exc: BaseException) -> ConnectionFailedError:
     masked = mask_url(url)
     detail = str(getattr(exc, "orig", exc)).strip().splitlines()
     reason = detail[0] if detail else type(exc).__name__
-    if normalise_url(url).get_backend_name() == "sqlite":
+    if "database is locked" in reason:
+        hint = "Another process is writing to it; try again when that run has finished"
+    elif normalise_url(url).get_backend_name() == "sqlite":
         hint = "Check that the folder exists and is writable, or set `state:` in the config"
     else:
         hint = (
