@@ -44,7 +44,7 @@ def make_invoice(
     due: date | None = date(2026, 3, 31),
     skus: list[str] | None = None,
 ) -> Invoice:
-    """A consistent invoice: amounts rounded to the currency, tax per line, one tax line per rate."""
+    """A consistent invoice: amounts rounded to the currency, tax per line, a tax line per rate."""
     cur = currency(code)
     specs = lines if lines is not None else [("Consulting", "3", "100", "0.10")]
     built: list[InvoiceLine] = []

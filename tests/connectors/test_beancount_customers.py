@@ -1,4 +1,4 @@
-"""Beancount customers: open directives written, updated in place, closed, and listed for matching."""
+"""Beancount customers: open directives written, updated in place, closed, listed for matching."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from beancount.core import data
 
 from ledgerlink.canonical.records import Address
-from ledgerlink.connectors.base import SourceConnector, TargetConnector
+from ledgerlink.connectors.base import ConnectorContext, SourceConnector, TargetConnector
 from ledgerlink.connectors.beancount.config import BeancountConfig
 from ledgerlink.connectors.registry import connector_type
 from ledgerlink.errors import RecordError
@@ -36,8 +36,6 @@ def _opens(path: Path) -> dict[str, data.Open]:
 def test_connector_is_found_by_the_registry_and_speaks_both_protocols(tmp_path: Path) -> None:
     kind = connector_type("beancount")
     config = kind.config_model().model_validate({"type": "beancount", "path": "books.beancount"})
-    from ledgerlink.connectors.base import ConnectorContext
-
     connector = kind.build(config, ConnectorContext("books", tmp_path))
     assert isinstance(connector, TargetConnector)
     assert isinstance(connector, SourceConnector)
@@ -60,7 +58,8 @@ def test_create_writes_an_open_directive_with_the_customer_as_metadata(tmp_path:
     customer = acme(billing_address=Address(street="1 Main St", city="Springfield", country="US"))
     [outcome] = books.apply([request("customers", "cus-1", customer)])
 
-    assert outcome.ok and outcome.target_id == "Assets:Receivable:Acme-Ltd"
+    assert outcome.ok
+    assert outcome.target_id == "Assets:Receivable:Acme-Ltd"
     opened = _opens(tmp_path / "books.beancount")["Assets:Receivable:Acme-Ltd"]
     assert opened.date == date(2000, 1, 1)
     assert opened.currencies == ["USD"]
@@ -124,7 +123,7 @@ def test_update_rewrites_metadata_in_place_and_keeps_everything_else(tmp_path: P
     ledger = tmp_path / "books.beancount"
     text = ledger.read_text()
     own_txn = (
-        "\n; a person's own work\n2026-01-02 * \"Coffee\"  ; paid cash\n"
+        '\n; a person\'s own work\n2026-01-02 * "Coffee"  ; paid cash\n'
         "  Assets:Receivable:Acme-Ltd   1.00 USD\n  Assets:Receivable:Acme-Ltd  -1.00 USD\n"
     )
     text = text.replace(
@@ -186,16 +185,16 @@ def test_update_adopts_a_hand_made_account(tmp_path: Path) -> None:
     assert outcome.target_id == "Assets:Receivable:Globex"
     opened = _opens(ledger)["Assets:Receivable:Globex"]
     assert (opened.meta["ledgerlink"], opened.meta["name"]) == ("cus-9", "Globex Corporation")
-    assert ledger.read_text().startswith(HAND_MADE.split("2020-01-01 open Assets:Receivable:G")[0])
+    assert ledger.read_text().startswith(
+        HAND_MADE.split("2020-01-01 open Assets:Receivable:G", maxsplit=1)[0]
+    )
 
 
 def test_deactivate_closes_the_account_and_update_can_reopen_it(tmp_path: Path) -> None:
     books = make_connector(tmp_path)
     [created] = books.apply([request("customers", "cus-1", acme())])
     account = created.target_id
-    [closed] = books.apply(
-        [request("customers", "cus-1", acme(), "deactivate", target_id=account)]
-    )
+    [closed] = books.apply([request("customers", "cus-1", acme(), "deactivate", target_id=account)])
     assert closed.ok
     ledger = tmp_path / "books.beancount"
     closes = [e for e in load_ok(ledger) if isinstance(e, data.Close)]
@@ -204,7 +203,8 @@ def test_deactivate_closes_the_account_and_update_can_reopen_it(tmp_path: Path) 
     assert listed.record.active is False
 
     again = books.apply([request("customers", "cus-1", acme(), "deactivate", target_id=account)])
-    assert again[0].ok and len([e for e in load_ok(ledger) if isinstance(e, data.Close)]) == 1
+    assert again[0].ok
+    assert len([e for e in load_ok(ledger) if isinstance(e, data.Close)]) == 1
 
     books.apply([request("customers", "cus-1", acme(), "update", target_id=account)])
     assert not [e for e in load_ok(ledger) if isinstance(e, data.Close)]
@@ -244,7 +244,7 @@ def test_a_hand_closed_account_is_not_reopened(tmp_path: Path) -> None:
         ("3M", "3M"),
         ("山田商事株式会社", "C-山田商事株式会社"),
         ("ßeta", "SSeta"),
-        ("=HYPERLINK(\"x\")", "HYPERLINK-x"),
+        ('=HYPERLINK("x")', "HYPERLINK-x"),
         ("!!!", "Customer"),
         ("", "Customer"),
         ("हिन्दी Traders", "C-हिन्दी-Traders"),
