@@ -127,7 +127,7 @@ def build_index(entries: list[Any], receivable: str, main_name: str) -> LedgerIn
 
 
 def _receivable_postings(index: LedgerIndex, txn: Any) -> list[Any]:
-    return [p for p in txn.postings if index.is_customer_account(p.account) and p.units]
+    return [p for p in txn.postings if index.is_customer_account(p.account) and p.units is not None]
 
 
 def _classify(index: LedgerIndex, txn: Any, voids: dict[str, Any]) -> None:
@@ -139,7 +139,8 @@ def _classify(index: LedgerIndex, txn: Any, voids: dict[str, Any]) -> None:
             voids.setdefault(link, txn)
         return
     owned = bool(meta_str(txn.meta, LEDGERLINK_KEY))
-    charges = [p for p in postings if p.units.number > 0]
+    # A person's invoice charges a customer; ledgerlink's own may total zero or less (a credit).
+    charges = postings if owned else [p for p in postings if p.units.number > 0]
     if charges and txn.links:
         link = min((lk for lk in txn.links if lk not in index.invoices), default="")
         if link:

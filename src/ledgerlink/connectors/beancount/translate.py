@@ -183,6 +183,11 @@ def _check_totals(invoice: Invoice, quantum: Decimal, code: str) -> None:
         )
 
 
+def _unless_plain_zero(value: Decimal) -> Decimal | None:
+    """Leave out a default ``0``, but keep ``0.00``: it reads back with the same digits."""
+    return None if str(value) == "0" else value
+
+
 def invoice_transaction(
     invoice: Invoice,
     *,
@@ -203,9 +208,9 @@ def invoice_transaction(
             ("sku", line.sku),
             ("quantity", line.quantity),
             ("unit_price", line.unit_price),
-            ("discount_percent", line.discount_percent or None),
-            ("tax_rate", line.tax_rate or None),
-            ("tax_amount", line.tax_amount or None),
+            ("discount_percent", _unless_plain_zero(line.discount_percent)),
+            ("tax_rate", _unless_plain_zero(line.tax_rate)),
+            ("tax_amount", _unless_plain_zero(line.tax_amount)),
         )
         account = accounts.items.get(line.sku, accounts.income) if line.sku else accounts.income
         postings.append(PostingSpec(account, -line.amount, code, meta))
@@ -233,7 +238,9 @@ def void_transaction(entry: InvoiceEntry, ledgerlink_id: str, when: date) -> Tra
     """The reversal of an invoice: every posting negated, tagged ``#void``, same link."""
     txn = entry.txn
     postings = tuple(
-        PostingSpec(p.account, -p.units.number, p.units.currency) for p in txn.postings if p.units
+        PostingSpec(p.account, -p.units.number, p.units.currency)
+        for p in txn.postings
+        if p.units is not None
     )
     return TransactionSpec(
         date=max(when, txn.date),
@@ -251,8 +258,9 @@ def entry_invoice(entry: InvoiceEntry, tax_account: str) -> Invoice:
     txn = entry.txn
     lines: list[InvoiceLine] = []
     taxes: list[TaxLine] = []
+    fallback_description = "" if entry.ledgerlink_id else txn.narration or ""
     for posting in txn.postings:
-        if posting.account == entry.account or not posting.units:
+        if posting.account == entry.account or posting.units is None:
             continue
         meta = posting.meta or {}
         amount = -posting.units.number
@@ -268,7 +276,7 @@ def entry_invoice(entry: InvoiceEntry, tax_account: str) -> Invoice:
             continue
         lines.append(
             InvoiceLine(
-                description=meta_str(meta, "description") or txn.narration or "",
+                description=meta_str(meta, "description") or fallback_description,
                 quantity=_number(meta, "quantity", Decimal(1)),
                 unit_price=_number(meta, "unit_price", amount),
                 amount=amount,
@@ -296,11 +304,11 @@ def entry_invoice(entry: InvoiceEntry, tax_account: str) -> Invoice:
 
 
 def invoice_status(entry: InvoiceEntry) -> InvoiceStatus:
-    """void when reversed, paid when the payments sharing its link settle it, draft when flagged
-    ``!``, issued otherwise."""
+    """void when reversed, paid when payments sharing its link settle a positive total, draft
+    when flagged ``!``, issued otherwise."""
     if entry.void is not None:
         return "void"
-    if entry.outstanding <= 0:
+    if entry.total > 0 and entry.outstanding <= 0:
         return "paid"
     return "draft" if entry.txn.flag == "!" else "issued"
 
