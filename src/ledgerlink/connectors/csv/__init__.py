@@ -1,0 +1,1 @@
+"""The generic CSV/XLSX source connector."""

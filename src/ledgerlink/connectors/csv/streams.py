@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import Protocol
 
-from ledgerlink.canonical.records import Change, ReadFailure
+from ledgerlink.canonical.records import Change, ReadFailure, Record
 from ledgerlink.connectors.csv.columns import ColumnMap
 from ledgerlink.connectors.csv.translate import ReadOptions, build_contact, build_deal, has_lines
 from ledgerlink.connectors.files import (
@@ -87,16 +87,49 @@ def no_key_failure(location: str, raw: RowView, what: str, fill: str) -> ReadFai
     )
 
 
+def contact_key_of(columns: ColumnMap) -> Callable[[Sequence[str]], str]:
+    """The key rule of a generic contacts file: id, else first e-mail, else name, else company."""
+    at = columns.index
+    id_at, display_at, company_at = at("id"), at("display_name"), at("company")
+    email_at = tuple(i for c in ("email", "email_2", "email_3") if (i := at(c)) is not None)
+    person_at = tuple(i for c in ("given_name", "family_name") if (i := at(c)) is not None)
+
+    def key_of(cells: Sequence[str]) -> str:
+        if id_at is not None and (record_id := cells[id_at].strip()):
+            return record_id
+        for i in email_at:
+            if email := cells[i].strip():
+                return contact_key("", email, "")
+        name = cells[display_at].strip() if display_at is not None else ""
+        name = name or " ".join(cells[i].strip() for i in person_at).strip()
+        if not name and company_at is not None:
+            name = cells[company_at]
+        return contact_key("", "", name)
+
+    return key_of
+
+
 def read_contacts(
     table: Table, columns: ColumnMap, options: ReadOptions, versioner: Versioner
 ) -> Iterator[Item]:
-    """One change per contact row; validation and normalisation wait for ``load``."""
+    """One change per contact row of a generic export; validation waits for ``load``."""
+    build = partial(build_contact, columns=columns, options=options)
+    return read_records(table, columns, versioner, contact_key_of(columns), build)
+
+
+def read_records(
+    table: Table,
+    columns: ColumnMap,
+    versioner: Versioner,
+    key_of: Callable[[Sequence[str]], str],
+    build: Callable[[list[str]], Record],
+) -> Iterator[Item]:
+    """One change per row: key, version, location and raw now; the record only in ``load``.
+
+    A second row with the same key is dropped when identical and dead-lettered when not; a row
+    with filled cells beyond the header is dead-lettered; a row without a key is a failure.
+    """
     width, names, prefix = columns.width, columns.names, table.line_prefix
-    at = columns.index
-    id_at = at("id")
-    email_at = tuple(i for c in ("email", "email_2", "email_3") if (i := at(c)) is not None)
-    display_at, company_at = at("display_name"), at("company")
-    person_at = tuple(i for c in ("given_name", "family_name") if (i := at(c)) is not None)
     seen = SeenKeys()
     for item in table.rows():
         if isinstance(item, BadRow):
@@ -105,19 +138,7 @@ def read_contacts(
         line, cells = item
         overflow = fit_row(cells, width)
         version = versioner.of_cells(cells)
-        record_id = cells[id_at].strip() if id_at is not None else ""
-        email = ""
-        if not record_id:
-            for i in email_at:
-                if email := cells[i].strip():
-                    break
-        name = ""
-        if not (record_id or email):
-            name = cells[display_at].strip() if display_at is not None else ""
-            name = name or " ".join(cells[i].strip() for i in person_at).strip()
-            if not name and company_at is not None:
-                name = cells[company_at]
-        key = contact_key(record_id, email, name)
+        key = key_of(cells)
         location = f"{prefix}{line}"
         raw = RowView(names, ((line, cells),))
         if not key:
@@ -135,7 +156,7 @@ def read_contacts(
         elif overflow:
             load = failing(overflow_error(overflow, width))
         else:
-            load = partial(build_contact, cells, columns, options)
+            load = partial(build, cells)
         yield Change(key=key, version=version, load=load, location=location, raw=raw)
 
 

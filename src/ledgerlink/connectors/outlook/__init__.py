@@ -1,0 +1,1 @@
+"""Outlook contacts: the desktop CSV export and vCard files."""
