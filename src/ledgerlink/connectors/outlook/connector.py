@@ -131,7 +131,7 @@ class VcardConnector:
             with scan.path.open(encoding=scan.encoding) as handle:
                 for card in iter_cards(handle):
                     cards += 1
-                    version = next((v for n, v in properties(card.lines) if n == "VERSION"), "")
+                    version = next((v for n, _, v in properties(card.lines) if n == "VERSION"), "")
                     versions[version.strip() or "?"] += 1
         kinds = ", ".join(f"vCard {v}" for v in sorted(versions))
         where = scans[0].path.name if len(scans) == 1 else f"{len(scans)} files"

@@ -121,8 +121,11 @@ def _unescape(value: str) -> str:
     return value.replace("\\n", "\n").replace("\\N", "\n").replace("\\,", ",").replace("\\;", ";")
 
 
-def properties(lines: Sequence[str]) -> Iterator[tuple[str, str]]:
-    """(NAME, value) of each unfolded property, quoted-printable decoded; no vobject involved."""
+def properties(lines: Sequence[str]) -> Iterator[tuple[str, str, str]]:
+    """(NAME, parameters, value) of each unfolded property, quoted-printable decoded.
+
+    A light reading for keys and raw rows, without vobject; ``load`` parses properly.
+    """
     logical: list[str] = []
     for line in lines:
         if line[:1] in (" ", "\t") and logical:
@@ -131,27 +134,32 @@ def properties(lines: Sequence[str]) -> Iterator[tuple[str, str]]:
             logical.append(line)
     for line in logical:
         head, value = _split(line)
-        name = head.split(";")[0].rpartition(".")[2].strip().upper()
-        if "QUOTED-PRINTABLE" in head.upper():
+        name, _, params = head.partition(";")
+        if "QUOTED-PRINTABLE" in params.upper():
             data = _qp_bytes(value)
             charset = _charset_of(head) or "utf-8"
             value = data.decode(charset if _decodes(data, charset) else "windows-1252", "replace")
-        yield name, value
+        yield name.rpartition(".")[2].strip().upper(), params.upper(), value
 
 
-def card_key(props: Iterable[tuple[str, str]]) -> str:
-    """UID, else the first SMTP e-mail, else ``name:`` and the name (FN, N, then ORG)."""
+def card_key(props: Iterable[tuple[str, str, str]]) -> str:
+    """UID, else the preferred SMTP e-mail, else ``name:`` and the name (FN, N, then ORG).
+
+    The e-mail is the one ``load`` makes primary: the first marked PREF, else the first.
+    """
     found: dict[str, str] = {}
-    for name, value in props:
+    for name, params, value in props:
+        text = value.strip()
+        if name == "EMAIL" and text and not text.startswith("/") and "PREF" in params:
+            found.setdefault("PREF_EMAIL", text)
         if name in ("UID", "EMAIL", "FN", "N", "ORG") and name not in found:
-            text = value.strip()
             if name == "EMAIL" and text.startswith("/"):
                 continue
             if text:
                 found[name] = text
     if uid := found.get("UID"):
         return uid
-    if email := found.get("EMAIL"):
+    if email := found.get("PREF_EMAIL") or found.get("EMAIL"):
         return contact_key("", email, "")
     parts = found.get("N", "").split(";")
     n_name = " ".join(p for p in (parts[1:2] + parts[:1]) if p)
@@ -159,10 +167,10 @@ def card_key(props: Iterable[tuple[str, str]]) -> str:
     return contact_key("", "", _unescape(name))
 
 
-def card_raw(props: Iterable[tuple[str, str]]) -> dict[str, str]:
+def card_raw(props: Iterable[tuple[str, str, str]]) -> dict[str, str]:
     """Property → value for the dead-letter queue, without photos, keys or long design XML."""
     raw: dict[str, str] = {}
-    for name, value in props:
+    for name, _, value in props:
         if name in _BINARY or name in ("BEGIN", "END") or not value:
             continue
         label, count = name, 1
