@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self, cast
 
-from sqlalchemy import Engine, Row, func, insert, select, update
+from sqlalchemy import Engine, Row, Select, func, insert, select, update
+from sqlalchemy.engine import Connection
 
 from ledgerlink.state import audit as audit_chain
 from ledgerlink.state import batch as batches
@@ -35,6 +36,30 @@ VERSIONS_FETCH = 20_000
 def utc_now() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
+
+
+def _fetch_pairs_into(conn: Connection, query: Select[Any], into: dict[str, int]) -> None:
+    """Run a two-column query straight on the driver's cursor, filling ``into``.
+
+    This is the one hot read (a million links at the start of every run): building a ``Row`` per
+    link costs as much again as the query. Neither column has a result processor on SQLite or
+    PostgreSQL, so the driver's tuples are already the right values. PostgreSQL gets a
+    server-side cursor, so the driver never holds the whole result at once.
+    """
+    compiled = query.compile(dialect=conn.dialect)
+    dbapi: Any = conn.connection.dbapi_connection
+    if conn.dialect.name == "postgresql":
+        cursor = dbapi.cursor(name="ledgerlink_load_versions")
+        params: Any = compiled.params
+    else:
+        cursor = dbapi.cursor()
+        params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+    try:
+        cursor.execute(str(compiled), params)
+        while part := cursor.fetchmany(VERSIONS_FETCH):
+            into.update(part)
+    finally:
+        cursor.close()
 
 
 def _run(row: Row[Any]) -> RunRow:
@@ -213,9 +238,7 @@ class StateStore:
         query = select(links.c.source_key, links.c.version).where(links.c.pipe == pipe)
         versions: dict[str, int] = {}
         with self._engine.connect() as conn:
-            result = conn.execution_options(yield_per=VERSIONS_FETCH).execute(query)
-            for part in result.partitions():
-                versions.update(part)
+            _fetch_pairs_into(conn, query, versions)
         return versions
 
     def get_links(self, pipe: str, keys: Collection[str]) -> dict[str, Link]:
