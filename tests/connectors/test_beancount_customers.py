@@ -295,3 +295,17 @@ def test_unknown_currency_fails_only_that_customer(tmp_path: Path) -> None:
     assert "unknown currency" in outcomes[0].error.message
     assert outcomes[1].target_id == "Assets:Receivable:Fine-Co"
     assert set(_opens(tmp_path / "books.beancount")) == {"Assets:Receivable:Fine-Co"}
+
+
+def test_an_account_a_person_renamed_is_found_by_its_ledgerlink_id(tmp_path: Path) -> None:
+    books = make_connector(tmp_path)
+    [created] = books.apply([request("customers", "cus-1", acme())])
+    ledger = tmp_path / "books.beancount"
+    ledger.write_text(ledger.read_text().replace("Acme-Ltd", "AcmeCorp"))
+
+    update = request(
+        "customers", "cus-1", acme(phone="+1 555"), "update", target_id=created.target_id
+    )
+    [outcome] = books.apply([update])
+    assert outcome.target_id == "Assets:Receivable:AcmeCorp"
+    assert _opens(ledger)["Assets:Receivable:AcmeCorp"].meta["phone"] == "+1 555"

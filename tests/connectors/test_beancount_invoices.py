@@ -265,3 +265,26 @@ def test_draft_invoices_are_flagged_pending(tmp_path: Path) -> None:
     [listed] = books.read_existing("invoices")
     assert isinstance(listed.record, Invoice)
     assert listed.record.status == "draft"
+
+
+def test_payments_kept_in_an_included_file_are_seen_by_an_incremental_read(
+    tmp_path: Path,
+) -> None:
+    bank = tmp_path / "bank.beancount"
+    bank.write_text("2000-01-01 open Assets:Bank\n")
+    ledger = tmp_path / "books.beancount"
+    ledger.write_text('include "bank.beancount"\n')
+    books = _books(tmp_path)
+    books.apply([request("invoices", "inv-1", make_invoice(), customer=ACME)])
+    first = books.read("payments", None)
+    assert list(first) == []
+
+    with bank.open("a") as handle:
+        handle.write(
+            f'\n2026-03-10 * "Acme" "Wire" ^INV-0001\n  Assets:Bank  330.00 USD\n  {ACME}\n'
+        )
+    [change] = books.read("payments", first.cursor())
+    assert change.load() == Payment(  # type: ignore[union-attr]
+        "INV-0001", Decimal("330.00"), "USD", date(2026, 3, 10), "Wire", ACME
+    )
+    assert ledger.read_text().startswith('include "bank.beancount"\n')

@@ -126,13 +126,13 @@ class BeancountConnector:
                 yield TargetRecord(link, record, invoice.ledgerlink_id)
 
     def read(self, stream: str, cursor: str | None) -> StreamRead:
-        """The whole stream, or nothing when the ledger is byte-for-byte as at ``cursor``."""
+        """The whole stream, or nothing when the ledger (and its includes) are as at ``cursor``."""
         self._known(stream, READABLE)
         loaded = self._load(for_write=False)
         if loaded is None:
             return ListRead([], cursor)
         snapshot, index = loaded
-        version = f"sha256:{_digest(snapshot.data)}"
+        version = f"sha256:{_digest(snapshot)}"
         if cursor == version:
             return ListRead([], cursor)
         records: list[tuple[str, Record]] = []
@@ -265,5 +265,8 @@ class BeancountConnector:
         return snapshot, build_index([], self.config.receivable_account, str(path))
 
 
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def _digest(snapshot: LedgerSnapshot) -> str:
+    """Changes when the bytes of the main file or of any included file do."""
+    digest = hashlib.sha256(snapshot.data)
+    digest.update(repr(sorted(snapshot.includes.items())).encode())
+    return digest.hexdigest()

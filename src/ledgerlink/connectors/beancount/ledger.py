@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,23 +87,22 @@ class LedgerSnapshot:
     options: dict[str, Any]
     main_name: str
     exists: bool
-    includes: dict[str, tuple[int, int]] = field(default_factory=dict)
+    includes: dict[str, str] = field(default_factory=dict)
 
     def still_current(self, data: bytes) -> bool:
         """True when the file and its includes are unchanged since this snapshot."""
-        return data == self.data and self.includes == _include_stats(self.includes)
+        return data == self.data and self.includes == _include_digests(self.includes)
 
 
-def _include_stats(paths: dict[str, tuple[int, int]] | Sequence[str]) -> dict[str, tuple[int, int]]:
-    stats: dict[str, tuple[int, int]] = {}
+def _include_digests(paths: Iterable[str]) -> dict[str, str]:
+    """A content digest per included file (``missing`` for one that cannot be read)."""
+    digests: dict[str, str] = {}
     for name in paths:
         try:
-            info = os.stat(name)
+            digests[name] = hashlib.sha256(Path(name).read_bytes()).hexdigest()
         except OSError:
-            stats[name] = (-1, -1)
-        else:
-            stats[name] = (info.st_mtime_ns, info.st_size)
-    return stats
+            digests[name] = "missing"
+    return digests
 
 
 def read_bytes(path: Path) -> bytes | None:
@@ -146,7 +146,7 @@ def load_snapshot(path: Path, data: bytes) -> LedgerSnapshot:
         options=options,
         main_name=str(path),
         exists=True,
-        includes=_include_stats(included),
+        includes=_include_digests(included),
     )
 
 

@@ -139,8 +139,11 @@ class BatchPlanner:
         return request.record
 
     def _existing_customer(self, request: WriteRequest) -> CustomerEntry:
-        target = request.target_id or self.index.customer_ids.get(request.ledgerlink_id, "")
+        """The account to change: its target id, or wherever a person moved (renamed) it."""
+        target = request.target_id or ""
         found = self.index.customers.get(target)
+        if found is None and request.ledgerlink_id in self.index.customer_ids:
+            found = self.index.customers[self.index.customer_ids[request.ledgerlink_id]]
         if found is None:
             raise RecordError(
                 f"customer account {target or '(none)'} is not in the ledger",
@@ -296,8 +299,11 @@ class BatchPlanner:
         return Planned(link, (*opens, edit))
 
     def _existing_invoice(self, request: WriteRequest) -> InvoiceEntry:
-        target = request.target_id or self.index.invoice_ids.get(request.ledgerlink_id, "")
+        """The invoice to change: by its link, or by ledgerlink's id when a person changed it."""
+        target = request.target_id or ""
         found = self.index.invoices.get(target)
+        if found is None and request.ledgerlink_id in self.index.invoice_ids:
+            found = self.index.invoices[self.index.invoice_ids[request.ledgerlink_id]]
         if found is None:
             raise RecordError(
                 f"invoice ^{target or '(none)'} is not in the ledger",
