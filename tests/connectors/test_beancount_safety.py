@@ -233,3 +233,28 @@ def test_streams_it_does_not_write_fail_per_request(tmp_path: Path) -> None:
     assert outcomes[1].ok
     with pytest.raises(RecordError, match="no stream"):
         books.read("contacts", None)
+
+
+def test_a_record_a_person_moved_out_of_sight_is_never_written_twice(tmp_path: Path) -> None:
+    books = make_connector(tmp_path)
+    books.apply([request("customers", "cus-1", acme())])
+    books.apply([request("invoices", "inv-1", make_invoice(), customer=ACME)])
+    ledger = tmp_path / "books.beancount"
+    moved = (
+        ledger.read_text()
+        .replace("Assets:Receivable:Acme-Ltd", "Assets:Debtors:Acme")
+        .replace(" ^INV-0001", "")
+    )
+    ledger.write_text(moved)
+
+    outcomes = make_connector(tmp_path).apply(
+        [request("customers", "cus-1", acme()), request("customers", "cus-2", acme())]
+    )
+    assert isinstance(outcomes[0].error, RecordError)
+    assert "already in the ledger at" in outcomes[0].error.message
+    assert outcomes[1].ok
+    [invoice] = make_connector(tmp_path).apply(
+        [request("invoices", "inv-1", make_invoice(), customer=outcomes[1].target_id)]
+    )
+    assert isinstance(invoice.error, RecordError)
+    assert len([e for e in load_ok(ledger) if isinstance(e, data.Transaction)]) == 1

@@ -80,6 +80,7 @@ class LedgerIndex:
     payments: list[PaymentEntry] = field(default_factory=list)
     customer_ids: dict[str, str] = field(default_factory=dict)
     invoice_ids: dict[str, str] = field(default_factory=dict)
+    stamped: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def is_customer_account(self, account: str) -> bool:
         """True for any account below the receivable account."""
@@ -102,6 +103,8 @@ def build_index(entries: list[Any], receivable: str, main_name: str) -> LedgerIn
     index = LedgerIndex(receivable=receivable, main_name=main_name)
     transactions: list[Any] = []
     for entry in entries:
+        if isinstance(entry, data.Open | data.Transaction) and meta_str(entry.meta, LEDGERLINK_KEY):
+            _stamp(index, entry)
         if isinstance(entry, data.Open):
             index.opened.add(entry.account)
             if index.is_customer_account(entry.account):
@@ -124,6 +127,15 @@ def build_index(entries: list[Any], receivable: str, main_name: str) -> LedgerIn
             index.invoices[link].void = void
     _settle(index)
     return index
+
+
+def _stamp(index: LedgerIndex, entry: Any) -> None:
+    """Remember every directive carrying a ledgerlink id, wherever a person may have moved it."""
+    if isinstance(entry, data.Transaction):
+        if VOID_TAG not in entry.tags:
+            index.stamped[("invoices", meta_str(entry.meta, LEDGERLINK_KEY))] = entry
+    else:
+        index.stamped[("customers", meta_str(entry.meta, LEDGERLINK_KEY))] = entry
 
 
 def _receivable_postings(index: LedgerIndex, txn: Any) -> list[Any]:

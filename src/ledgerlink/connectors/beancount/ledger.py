@@ -57,18 +57,15 @@ class BeancountProblem:
         return f"{self.filename}:{self.lineno}" if self.lineno else self.filename
 
 
-def problems_of(
-    errors: Sequence[Any], rename: dict[str, str] | None = None
-) -> list[BeancountProblem]:
-    """Beancount's error objects as data, with temporary file names mapped to the real one."""
-    rename = rename or {}
+def problems_of(errors: Sequence[Any]) -> list[BeancountProblem]:
+    """Beancount's error objects as data."""
     found: list[BeancountProblem] = []
     for error in errors:
         source = getattr(error, "source", None) or {}
         filename = str(source.get("filename") or "<ledger>")
         lineno = source.get("lineno") or 0
         message = " ".join(str(getattr(error, "message", error)).split())
-        found.append(BeancountProblem(rename.get(filename, filename), int(lineno), message))
+        found.append(BeancountProblem(filename, int(lineno), message))
     return found
 
 

@@ -96,7 +96,20 @@ class BatchPlanner:
         return edit
 
     def _again(self, position: int, request: WriteRequest) -> Planned | None:
-        """A create of a record this batch already creates: share that edit (one directive)."""
+        """A create of a record this batch already creates: share that edit (one directive).
+
+        A record whose id is stamped somewhere ledgerlink does not look for it (a person moved
+        the account out of the receivable account, or removed the invoice's link) is refused
+        rather than written twice.
+        """
+        stray = self.index.stamped.get((request.stream, request.ledgerlink_id))
+        if stray is not None:
+            where = f"{meta_str(stray.meta, 'filename')}:{meta_str(stray.meta, 'lineno')}"
+            raise RecordError(
+                f"this record is already in the ledger at {where}, but not as ledgerlink wrote it",
+                hint="Restore its account under the receivable account (or its ^link), or remove "
+                "its `ledgerlink:` metadata to have it written again",
+            )
         found = self._created.get(f"{request.stream}:{request.ledgerlink_id}")
         if found is None:
             return None
