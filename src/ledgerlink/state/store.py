@@ -25,7 +25,8 @@ from ledgerlink.state.records import (
     Link,
     RunRow,
 )
-from ledgerlink.state.tables import cursors, dead_letters, intents, links, pipe_state, runs
+from ledgerlink.state.tables import cursors, dead_letters, links, pipe_state, runs
+from ledgerlink.state.tables import intents as intents_table
 
 Clock = Callable[[], datetime]
 
@@ -271,20 +272,21 @@ class StateStore:
 
     # intents -----------------------------------------------------------------------------------
 
-    def record_intents(self, run_id: str, intents_: Sequence[IntentWrite]) -> None:
+    def record_intents(self, run_id: str, intents: Sequence[IntentWrite]) -> None:
         """Commit intents before their external writes; a key already recorded is kept as is
         (except a ``failed`` one, which becomes ``pending`` again for the retry)."""
-        if not intents_:
+        if not intents:
             return
         with self._writer.begin() as conn:
-            batches.record_intents(conn, run_id, intents_, self._now())
+            batches.record_intents(conn, run_id, intents, self._now())
 
     def pending_intents(self, pipe: str) -> list[Intent]:
         """Intents of the pipe whose outcome was never recorded (oldest first)."""
+        table = intents_table
         query = (
-            select(intents)
-            .where(intents.c.pipe == pipe, intents.c.status == "pending")
-            .order_by(intents.c.created_at, intents.c.key)
+            select(table)
+            .where(table.c.pipe == pipe, table.c.status == "pending")
+            .order_by(table.c.created_at, table.c.key)
         )
         with self._engine.connect() as conn:
             return [_intent(row) for row in conn.execute(query)]
