@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -47,9 +48,7 @@ def fill_links(url: str, count: int, pipe: str = "customers") -> None:
     try:
         with engine.begin() as conn:
             conn.execute(
-                runs.insert().values(
-                    id="0" * 26, command="bench", status="ok", started_at=_now()
-                )
+                runs.insert().values(id="0" * 26, command="bench", status="ok", started_at=_now())
             )
         step = 50_000
         for start in range(0, count, step):
@@ -73,9 +72,7 @@ def fill_links(url: str, count: int, pipe: str = "customers") -> None:
         engine.dispose()
 
 
-def _now():  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime  # noqa: PLC0415
-
+def _now() -> datetime:
     return datetime.now(UTC)
 
 
@@ -101,34 +98,29 @@ def child_load_versions(url: str) -> None:
     )
 
 
-def child_open(url: str) -> None:
-    """(In a fresh process) time importing ledgerlink.state and opening an up-to-date DB."""
-    started = time.perf_counter()
-    from ledgerlink.state import StateStore as Fresh  # noqa: PLC0415
-
-    imported = time.perf_counter()
-    store = Fresh.open(url)
-    opened = time.perf_counter()
-    store.close()
-    again = time.perf_counter()
-    Fresh.open(url).close()
-    done = time.perf_counter()
-    print(
-        json.dumps(
-            {
-                "import_ms": round((imported - started) * 1000, 1),
-                "first_open_ms": round((opened - imported) * 1000, 1),
-                "second_open_ms": round((done - again) * 1000, 1),
-                "alembic_imported": "alembic" in sys.modules,
-            }
-        )
-    )
+_OPEN_SCRIPT = """
+import json, sys, time
+started = time.perf_counter()
+from ledgerlink.state import StateStore
+imported = time.perf_counter()
+StateStore.open(sys.argv[1]).close()
+opened = time.perf_counter()
+StateStore.open(sys.argv[1]).close()
+done = time.perf_counter()
+print(json.dumps({
+    "import_ms": round((imported - started) * 1000, 1),
+    "first_open_ms": round((opened - imported) * 1000, 1),
+    "second_open_ms": round((done - opened) * 1000, 1),
+    "alembic_imported": "alembic" in sys.modules,
+}))
+"""
 
 
 def _child(mode: str, url: str) -> dict[str, object]:
     env = {**os.environ, "PYTHONPATH": SRC}
+    command = ["-c", _OPEN_SCRIPT, url] if mode == "open" else [__file__, "--child", mode, url]
     out = subprocess.run(
-        [sys.executable, __file__, "--child", mode, url],
+        [sys.executable, *command],
         capture_output=True,
         text=True,
         env=env,
@@ -196,8 +188,8 @@ def main() -> None:
     parser.add_argument("--child", nargs=2)
     args = parser.parse_args()
     if args.child:
-        mode, url = args.child
-        {"load": child_load_versions, "open": child_open}[mode](url)
+        _, url = args.child
+        child_load_versions(url)
         return
     with tempfile.TemporaryDirectory() as tmp:
         targets = {"sqlite": f"sqlite:///{tmp}/bench.db"}
