@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -193,3 +194,42 @@ def test_links_survive_deleting_old_runs(store: StateStore, state_url: str) -> N
     finally:
         engine.dispose()
     assert store.get_links("customers", ["c1"])["c1"].last_run_id is None
+
+
+def test_two_workers_writing_the_same_links_do_not_deadlock(state_url: str) -> None:
+    """Overlapping batches in opposite orders: rows are locked in one order, so both finish."""
+    keys = [f"c{i:04d}" for i in range(300)]
+    stores = [StateStore.open(state_url) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def work(store: StateStore, ordered: list[str], version: int) -> None:
+        try:
+            run = store.start_run("sync")
+            barrier.wait()
+            for _ in range(10):
+                store.commit_batch(
+                    BatchCommit(
+                        run,
+                        "customers",
+                        links=[_link(k, version) for k in ordered],
+                        versions_only=[(k, version) for k in ordered],
+                    )
+                )
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=work, args=(stores[0], keys, 1)),
+        threading.Thread(target=work, args=(stores[1], keys[::-1], 2)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for store in stores:
+        store.close()
+    assert errors == []
+    with StateStore.open(state_url) as store:
+        assert set(store.load_versions("customers").values()) <= {1, 2}
+        assert store.count_links("customers") == 300

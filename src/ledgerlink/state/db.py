@@ -57,7 +57,7 @@ def normalise_url(url: str) -> URL:
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy, not the sqlite3 module, decide when a transaction begins (see _on_begin).
+    # Let SQLAlchemy, not the sqlite3 module, decide when a transaction begins (_on_sqlite_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
