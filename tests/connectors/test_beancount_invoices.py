@@ -288,3 +288,20 @@ def test_payments_kept_in_an_included_file_are_seen_by_an_incremental_read(
         "INV-0001", Decimal("330.00"), "USD", date(2026, 3, 10), "Wire", ACME
     )
     assert ledger.read_text().startswith('include "bank.beancount"\n')
+
+
+def test_an_invoice_a_person_moved_is_updated_where_it_now_is(tmp_path: Path) -> None:
+    books = _books(tmp_path)
+    books.apply([request("invoices", "inv-1", make_invoice(), customer=ACME)])
+    ledger = tmp_path / "books.beancount"
+    head, invoice = ledger.read_text().split("\n2026-03-01 *")
+    reordered = "; moved to the top\n2026-03-01 *" + invoice + "\n" + head
+    ledger.write_text(reordered)
+
+    changed = make_invoice([("Consulting", "5", "100", "0.10")])
+    books.apply([request("invoices", "inv-1", changed, "update", target_id="INV-0001")])
+
+    text = ledger.read_text()
+    assert text.startswith("; moved to the top\n2026-03-01 *")
+    assert text.endswith(head)
+    assert _transactions(ledger)[0].postings[0].units.number == Decimal("550.00")
