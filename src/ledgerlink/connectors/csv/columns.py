@@ -24,9 +24,10 @@ CONTACT_ALIASES: dict[str, tuple[str, ...]] = {
         "account name",
         "business name",
     ),
-    "email": ("e-mail", "email address", "e-mail address", "mail", "primary email", "email 1"),
-    "email_2": ("e-mail 2", "email 2 address", "e-mail 2 address", "secondary email"),
-    "email_3": ("e-mail 3", "email 3 address", "e-mail 3 address"),
+    # Punctuation does not count: "email address" also matches "E-mail Address".
+    "email": ("email address", "mail", "primary email", "email 1"),
+    "email_2": ("email 2 address", "secondary email"),
+    "email_3": ("email 3 address",),
     "phone": ("telephone", "phone number", "tel", "business phone", "work phone", "office phone"),
     "mobile": ("mobile phone", "mobile number", "cell", "cell phone"),
     "street": ("address", "street address", "address 1", "address line 1", "billing street"),
@@ -56,7 +57,7 @@ DEAL_ALIASES: dict[str, tuple[str, ...]] = {
     "line_quantity": ("quantity", "qty"),
     "line_unit_price": ("unit price", "price", "rate"),
     "line_sku": ("sku", "product code", "item code"),
-    "line_discount_percent": ("discount", "discount percent", "discount %"),
+    "line_discount_percent": ("discount", "discount percent"),
     "line_tax_rate": ("line tax", "item tax rate"),
     "updated_at": ("updated", "last modified", "modified", "modified at", "last updated"),
 }
