@@ -1,0 +1,1 @@
+"""Local emulators of vendor services, faithful to their published behaviour (tests, benchmarks)."""
