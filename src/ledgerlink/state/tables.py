@@ -39,6 +39,7 @@ GENESIS_HASH = "0" * 64
 
 ID_LEN = 26  # run ids (ULID-like)
 HASH_LEN = 64  # sha256 hex
+KEY_ID_LEN = 16  # fingerprint of the secret key that encrypted a row (``state.secrets``)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -190,4 +191,17 @@ audit_head = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(HASH_LEN), nullable=False),
+)
+
+#: Encrypted secrets (OAuth token sets, ...), one row per (scope, name): Fernet ciphertext only,
+#: never plaintext. ``key_id`` fingerprints the key that encrypted the row, so that a changed key
+#: is reported as such instead of as damaged data.
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("scope", Text, primary_key=True),
+    Column("name", Text, primary_key=True),
+    Column("ciphertext", Text, nullable=False),
+    Column("key_id", String(KEY_ID_LEN), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
