@@ -93,8 +93,8 @@ def split_name(full: str, surname: str) -> tuple[str, str]:
     if not name:
         return "", ""
     if last and len(name) > len(last) and name.casefold().endswith(" " + last.casefold()):
-        head = HumanName(name[: -len(last)].strip().rstrip(","))
-        return " ".join(p for p in (head.first, head.middle) if p), last
+        head = HumanName(name[: -len(last)].strip().rstrip(","))  # the surname is known
+        return " ".join(p for p in (head.first, head.middle, head.last) if p), last
     parsed = HumanName(name)
     given = " ".join(p for p in (parsed.first, parsed.middle) if p)
     return given, parsed.last
