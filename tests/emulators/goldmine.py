@@ -29,12 +29,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import DateTime, Float, Integer, String, Table, Text, create_engine, delete, text
 from sqlalchemy import update as sql_update
 from sqlalchemy.engine import make_url
 
+from ledgerlink.canonical.records import Change, ReadFailure
+from ledgerlink.connectors.base import ConnectorContext
+from ledgerlink.connectors.goldmine.config import GoldMineConfig
+from ledgerlink.connectors.goldmine.connector import GoldMineConnector
 from ledgerlink.connectors.goldmine.schema import goldmine_tables
 
 POSTGRES_URL_ENV = "LEDGERLINK_TEST_POSTGRES_URL"
@@ -116,10 +121,35 @@ def database_url(kind: str, folder: Path) -> Iterator[str]:
             yield url
 
 
+def connector_for(gm: GoldMineEmulator, base: Path, **settings: Any) -> GoldMineConnector:
+    """A connector on the emulator's database (currency USD unless given) whose clock is the
+    emulator's ``now`` in the configured time zone."""
+    raw = {"type": "goldmine", "url": gm.url, "currency": "USD", **settings}
+    config = GoldMineConfig.model_validate(raw)
+    zone = ZoneInfo(config.timezone)
+    connector = GoldMineConnector(
+        config, ConnectorContext("crm", base), clock=lambda: gm.now.replace(tzinfo=zone)
+    )
+    gm.connectors.append(connector)  # closed with the emulator
+    return connector
+
+
+def read_all(
+    connector: GoldMineConnector, stream: str, cursor: str | None = None
+) -> tuple[list[Change], str | None]:
+    """Every change of one read (no read failures expected) and the cursor after it."""
+    read = connector.read(stream, cursor)
+    items = list(read)
+    assert not [i for i in items if isinstance(i, ReadFailure)]
+    return [i for i in items if isinstance(i, Change)], read.cursor()
+
+
 class GoldMineEmulator:
     """GoldMine's tables in a database, written to the way GoldMine writes them."""
 
     def __init__(self, url: str, *, now: datetime = START, create: bool = True) -> None:
+        self.url = url
+        self.connectors: list[GoldMineConnector] = []
         self.engine = create_engine(_url(url))
         self.tables = goldmine_tables()
         self.now = now
@@ -421,7 +451,9 @@ class GoldMineEmulator:
                     batch.clear()
 
     def dispose(self) -> None:
-        """Close the connections."""
+        """Close the connections, the emulator's and those of connectors made for it."""
+        for connector in self.connectors:
+            connector.close()
         self.engine.dispose()
 
     # -- dBase export --------------------------------------------------------------------

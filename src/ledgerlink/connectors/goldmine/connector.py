@@ -88,6 +88,11 @@ class GoldMineConnector:
         """Contacts (CONTACT1 with CONTACT2 and e-mails) and deals (OPMGR opportunities)."""
         return READABLE
 
+    def close(self) -> None:
+        """Release the pooled database connections (the next use opens new ones)."""
+        if self._db is not None:
+            self._db.dispose()
+
     # -- checking -------------------------------------------------------------------------
 
     def check(self) -> str:
