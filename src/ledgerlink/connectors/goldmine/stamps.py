@@ -138,9 +138,10 @@ class LogWindow:
     """The same boundary rule for sync-log deletions, whose stamps are opaque sortable text."""
 
     def __init__(self, cursor: ReadCursor | None) -> None:
-        self.since = cursor.log_stamp if cursor else None
+        # After a first read of an empty log, every entry is new: "" sorts before any stamp.
+        self.since = (cursor.log_stamp or "") if cursor else None
         self._previous_ids = cursor.log_ids if cursor else frozenset()
-        self._newest = self.since
+        self._newest = self.since or None
         self._at_newest: set[str] = set(self._previous_ids)
 
     def wants(self, stamp: str, record_id: str) -> bool:

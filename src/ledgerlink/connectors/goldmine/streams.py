@@ -261,7 +261,7 @@ def _deletions(
     query = select(log.c.LOGSTAMP, log.c.FRECID, log.c.USERID).where(
         log.c["TABLEID"] == table_id, func.rtrim(log.c.ACTION) == "D"
     )
-    if window.since is not None:
+    if window.since:
         query = query.where(log.c["LOGSTAMP"] >= window.since)
     for row in conn.execute(query.order_by(log.c.LOGSTAMP, log.c.FRECID)):
         stamp, record_id = text(row.LOGSTAMP), text(row.FRECID)
