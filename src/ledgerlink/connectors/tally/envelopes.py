@@ -83,6 +83,7 @@ def collection_request(
     sub(collection, "TYPE", object_type)
     if child_of:
         sub(collection, "CHILDOF", child_of)
+        sub(collection, "BELONGSTO", "Yes")  # sub-groups too
     sub(collection, "FETCH", ",".join(fetch))
     for formula_name in filters or {}:
         sub(collection, "FILTER", formula_name)

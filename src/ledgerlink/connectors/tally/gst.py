@@ -68,7 +68,7 @@ _ALIASES: dict[str, str] = {
     "la": "38",
 }  # fmt: skip
 
-_GSTIN = re.compile(r"^[0-9]{2}[A-Z]{5}[0-9]{4}[A-Z][1-9A-Z][A-Z0-9][0-9A-Z]$")
+_GSTIN = re.compile(r"^[0-9]{2}[A-Z]{5}[0-9]{4}[A-Z][1-9A-Z]Z[0-9A-Z]$")
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _INDIA = frozenset(("", "in", "ind", "india", "bharat"))
 _TWO = Decimal(2)
@@ -105,7 +105,7 @@ def normalise_gstin(value: str) -> str:
     if not _GSTIN.match(gstin):
         raise RecordError(
             f"GSTIN {value!r} is not valid: a GSTIN is 15 characters, a 2-digit state code, "
-            "a 10-character PAN, an entity number, a letter and a check character",
+            "a 10-character PAN, an entity number, Z and a check character",
             hint="Correct the customer's GSTIN (tax id) in the CRM, or clear it for an "
             "unregistered customer",
         )
