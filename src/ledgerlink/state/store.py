@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import TYPE_CHECKING, Any, Self, cast
 
 from sqlalchemy import Engine, Row, Select, func, insert, select, update
 from sqlalchemy.engine import Connection
@@ -27,6 +27,9 @@ from ledgerlink.state.records import (
 )
 from ledgerlink.state.tables import cursors, dead_letters, links, pipe_state, runs
 from ledgerlink.state.tables import intents as intents_table
+
+if TYPE_CHECKING:
+    from ledgerlink.state.secrets import SecretKey, StateTokenStore
 
 Clock = Callable[[], datetime]
 
@@ -156,6 +159,16 @@ class StateStore:
     def dialect(self) -> str:
         """``sqlite`` or ``postgresql``."""
         return self._engine.dialect.name
+
+    def token_store(self, key: SecretKey, *, scope: str | None = None) -> StateTokenStore:
+        """The encrypted ``TokenStore`` of this database: OAuth token sets unless ``scope``.
+
+        Get ``key`` from ``ledgerlink.state.secrets.load_secret_key``.
+        """
+        # cryptography is imported only by the commands that need secrets
+        from ledgerlink.state.secrets import OAUTH_SCOPE, StateTokenStore  # noqa: PLC0415
+
+        return StateTokenStore(self._engine, key, scope=scope or OAUTH_SCOPE, clock=self._now)
 
     def close(self) -> None:
         """Close every pooled connection."""
