@@ -6,6 +6,12 @@ from functools import partial
 from pathlib import Path
 
 from ledgerlink.connectors.base import ConnectorContext, StreamRead
+from ledgerlink.connectors.csv.changes import (
+    FileStreamRead,
+    Versioner,
+    make_cursor,
+    settings_fingerprint,
+)
 from ledgerlink.connectors.csv.columns import (
     ColumnMap,
     header_key,
@@ -16,16 +22,7 @@ from ledgerlink.connectors.csv.config import CsvConfig
 from ledgerlink.connectors.csv.streams import Table, read_contacts, read_deals
 from ledgerlink.connectors.csv.translate import ReadOptions
 from ledgerlink.connectors.csv.xlsx import XlsxTable
-from ledgerlink.connectors.files import (
-    CsvTable,
-    FileScan,
-    FileStreamRead,
-    Versioner,
-    digest_file,
-    make_cursor,
-    scan_text_file,
-    settings_fingerprint,
-)
+from ledgerlink.connectors.files import CsvTable, FileScan, digest_file, scan_text_file
 from ledgerlink.errors import ConfigError
 
 # Bump when the same row would translate to a different record, so stored versions go stale.

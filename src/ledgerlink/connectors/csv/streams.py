@@ -7,18 +7,17 @@ from functools import partial
 from typing import Protocol
 
 from ledgerlink.canonical.records import Change, ReadFailure, Record
-from ledgerlink.connectors.csv.columns import ColumnMap
-from ledgerlink.connectors.csv.translate import ReadOptions, build_contact, build_deal, has_lines
-from ledgerlink.connectors.files import (
-    BadRow,
+from ledgerlink.connectors.csv.changes import (
     Item,
-    RowView,
     SeenKeys,
     Versioner,
     contact_key,
     duplicate_error,
     failing,
 )
+from ledgerlink.connectors.csv.columns import ColumnMap
+from ledgerlink.connectors.csv.translate import ReadOptions, build_contact, build_deal, has_lines
+from ledgerlink.connectors.files import BadRow, RowView
 from ledgerlink.errors import RecordError
 
 Row = tuple[int, list[str]]

@@ -15,9 +15,9 @@ from ledgerlink.canonical.normalise import (
 )
 from ledgerlink.canonical.records import Address, Contact, Deal, DealLine, DealStatus, PartyKind
 from ledgerlink.connectors.csv import values
+from ledgerlink.connectors.csv.changes import reference_key
 from ledgerlink.connectors.csv.columns import LINE_COLUMNS, ColumnMap
 from ledgerlink.connectors.csv.config import CsvConfig
-from ledgerlink.connectors.files import reference_key
 from ledgerlink.errors import RecordError
 
 _DEAL_LEVEL = (

@@ -9,18 +9,16 @@ from functools import partial
 
 from ledgerlink.canonical.records import Change, ReadFailure
 from ledgerlink.connectors.base import ConnectorContext, StreamRead
-from ledgerlink.connectors.csv.streams import read_records
-from ledgerlink.connectors.files import (
-    CsvTable,
-    FileScan,
+from ledgerlink.connectors.csv.changes import (
     FileStreamRead,
     Item,
     Versioner,
     failing,
     make_cursor,
-    scan_text_file,
     settings_fingerprint,
 )
+from ledgerlink.connectors.csv.streams import read_records
+from ledgerlink.connectors.files import CsvTable, FileScan, scan_text_file
 from ledgerlink.connectors.outlook.config import OutlookCsvConfig, VcardConfig
 from ledgerlink.connectors.outlook.translate import (
     OutlookOptions,

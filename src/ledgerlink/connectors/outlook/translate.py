@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 from ledgerlink.canonical.normalise import collapse_spaces
 from ledgerlink.canonical.records import Address, Contact
+from ledgerlink.connectors.csv.changes import contact_key
 from ledgerlink.connectors.csv.columns import ColumnMap, header_key
 from ledgerlink.connectors.csv.translate import Cells, normalised_phones, validated_emails
-from ledgerlink.connectors.files import contact_key, unique_names
+from ledgerlink.connectors.files import unique_names
 from ledgerlink.connectors.outlook.headers import header_lookup
 from ledgerlink.errors import ConfigError
 

@@ -12,8 +12,8 @@ import vobject
 
 from ledgerlink.canonical.normalise import collapse_spaces
 from ledgerlink.canonical.records import Address, Contact, PartyKind
+from ledgerlink.connectors.csv.changes import contact_key
 from ledgerlink.connectors.csv.translate import infer_kind, normalised_phones, validated_emails
-from ledgerlink.connectors.files import contact_key
 from ledgerlink.connectors.outlook.translate import OutlookOptions
 from ledgerlink.errors import RecordError
 
