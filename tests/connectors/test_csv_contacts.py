@@ -288,3 +288,10 @@ def test_unreadable_file_is_a_connection_failure(tmp_path: Path) -> None:
     )
     with pytest.raises(ConnectionFailedError, match="is a directory"):
         conn.read("contacts", None)
+
+
+def test_an_unclosed_quote_on_the_last_line_names_that_line(tmp_path: Path) -> None:
+    conn = make(tmp_path, 'Email,Name\nann@example.com,Ann\nbob@example.com,"Bob\n')
+    _, failure = items(conn)
+    assert isinstance(failure, ReadFailure)
+    assert failure.error.message.endswith("never closed, so line 3 could not be read")

@@ -125,7 +125,7 @@ def test_deals_need_id_contact_and_amount(tmp_path: Path) -> None:
     conn = make(tmp_path, deals="Deal ID,Title,Stage\nD1,Website,won\n")
     with pytest.raises(ConfigError) as caught:
         conn.read("deals", None)
-    assert "deals.csv has no contact, amount column" in caught.value.message
+    assert "deals.csv has no contact or amount column" in caught.value.message
 
 
 def test_a_columns_entry_that_names_no_header_is_an_error(tmp_path: Path) -> None:

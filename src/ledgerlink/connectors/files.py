@@ -189,7 +189,8 @@ def _encoding_error(path: Path, encoding: str | None, check: _DecodeCheck) -> Co
         )
     reasons = "; ".join(
         f"not {_LABELS.get(name, name)} (byte 0x{f.byte:02X} on line {f.line})"
-        for name, f in check.failures.items()
+        for name in check.candidates
+        if (f := check.failures.get(name))
     )
     return ConfigError(
         f"cannot tell the encoding of {path.name}: {reasons}",
@@ -227,9 +228,14 @@ class BadRow:
     def error(self) -> RecordError:
         """What went wrong, for the dead-letter queue."""
         if "unexpected end of data" in self.reason:
+            lost = (
+                f"line {self.line}"
+                if self.end_line <= self.line
+                else f"lines {self.line}-{self.end_line}"
+            )
             return RecordError(
-                f"a quoted cell opened on line {self.line} is never closed, so lines "
-                f"{self.line}-{self.end_line} could not be read",
+                f"a quoted cell opened on line {self.line} is never closed, so {lost} could not "
+                "be read",
                 hint=f"Remove or close the stray double quote on line {self.line} and export again",
             )
         return RecordError(

@@ -201,7 +201,8 @@ def _check_required(
         missing = [c for c in REQUIRED_DEAL_COLUMNS if c not in positions]
         if missing:
             raise ConfigError(
-                f"{file_name} has no {', '.join(missing)} column; its headers are {_show(header)}",
+                f"{file_name} has no {' or '.join(missing)} column; its headers are "
+                f"{_show(header)}",
                 hint="Every deal needs an id, a contact and an amount; name the columns with "
                 '`columns:`, for example `columns: {deals.contact: "Customer e-mail"}`',
             )

@@ -42,7 +42,7 @@ def amount(label: str, text: str, separator: DecimalSeparator) -> Decimal:
         return parse_amount(value, decimal_separator=separator)
     except RecordError as exc:
         raise RecordError(
-            f"{label} {value!r} is not an amount ({exc.message})",
+            f"{label} {value!r} is not an amount",
             hint=_sentence(exc.hint) or "Write the amount as digits, such as 1,234.50",
         ) from None
 
