@@ -176,12 +176,15 @@ def _parts(invoice: Invoice, party: Party, config: TallyConfig) -> _Parts:
     for tax in invoice.tax_lines:
         split = split_tax(tax.amount, intra_state=intra, quantum=quantum)
         half = rate_text(tax.rate / 2)
-        for template, amount, rate in (
-            (config.cgst_ledger, split.cgst, half),
-            (config.sgst_ledger, split.sgst, half),
-            (config.igst_ledger, split.igst, rate_text(tax.rate)),
-        ):
-            if amount:
+        # Both halves go on the voucher even when one is 0.00 (0.01 of tax), as Tally expects
+        # CGST and SGST together on a supply within the state.
+        duties = (
+            ((config.cgst_ledger, split.cgst, half), (config.sgst_ledger, split.sgst, half))
+            if intra
+            else ((config.igst_ledger, split.igst, rate_text(tax.rate)),)
+        )
+        for template, amount, rate in duties:
+            if tax.amount:
                 taxes[template.replace("{rate}", rate)] += amount
     stock: tuple[StockLine, ...] = ()
     sales: dict[str, Decimal] = {}
