@@ -132,3 +132,10 @@ def test_an_unchanged_workbook_reads_nothing(tmp_path: Path) -> None:
     assert len(list(first)) == 1
     cursor = first.cursor()
     assert list(conn.read("contacts", cursor)) == []
+
+
+def test_an_old_xls_workbook_is_refused_with_the_fix(tmp_path: Path) -> None:
+    (tmp_path / "crm.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500))
+    with pytest.raises(ConfigError, match=r"crm.xls is an old Excel workbook \(.xls\)") as caught:
+        make(tmp_path, contacts="crm.xls").check()
+    assert caught.value.hint == "Save it as an Excel workbook (.xlsx) or export it as CSV"

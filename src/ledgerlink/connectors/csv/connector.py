@@ -28,6 +28,7 @@ from ledgerlink.errors import ConfigError
 # Bump when the same row would translate to a different record, so stored versions go stale.
 TRANSLATION_REVISION = 1
 STREAMS = ("contacts", "deals")
+WORKBOOKS = (".xlsx", ".xlsm")
 
 
 class CsvConnector:
@@ -68,12 +69,18 @@ class CsvConnector:
         return self.context.resolve(configured)
 
     def _scan(self, path: Path) -> FileScan:
-        if path.suffix.lower() == ".xlsx":
+        suffix = path.suffix.lower()
+        if suffix == ".xls":
+            raise ConfigError(
+                f"{path.name} is an old Excel workbook (.xls), which ledgerlink does not read",
+                hint="Save it as an Excel workbook (.xlsx) or export it as CSV",
+            )
+        if suffix in WORKBOOKS:
             return digest_file(path)
         return scan_text_file(path, self.config.encoding)
 
     def _table(self, scan: FileScan) -> Table:
-        if scan.path.suffix.lower() == ".xlsx":
+        if scan.path.suffix.lower() in WORKBOOKS:
             return XlsxTable(scan, self.config.sheet)
         return CsvTable(scan, self.config.delimiter)
 
