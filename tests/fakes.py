@@ -85,7 +85,10 @@ class FakeBooks:
             if problem:
                 outcomes.append(WriteOutcome(request, error=RecordError(problem)))
                 continue
-            if request.stream == "invoices" and request.references.get("customer") not in self.records["customers"]:
+            if (
+                request.stream == "invoices"
+                and request.references.get("customer") not in self.records["customers"]
+            ):
                 outcomes.append(WriteOutcome(request, error=RecordError("unknown customer")))
                 continue
             if request.action == "create":

@@ -109,7 +109,7 @@ class RateLimitedError(TransientError):
 
 
 class RecordError(LedgerlinkError):
-    """One record cannot be synced as it is; it goes to the dead-letter queue and the run goes on."""
+    """One record cannot be synced as it is: it is dead-lettered and the run goes on."""
 
     kind = "record"
 

@@ -139,7 +139,9 @@ def test_bad_deals_are_dead_lettered_and_the_rest_sync(workspace: Path) -> None:
 
 
 def test_dlq_csv_export_is_formula_safe(workspace: Path) -> None:
-    (workspace / "contacts.csv").write_text(CONTACTS + "=1+2,Mallory,not-an-email,,,\n", encoding="utf-8")
+    (workspace / "contacts.csv").write_text(
+        CONTACTS + "=1+2,Mallory,not-an-email,,,\n", encoding="utf-8"
+    )
     code, _ = run_json(workspace, "sync")
     assert code == 1
     target = workspace / "dead.csv"
@@ -167,7 +169,9 @@ def test_hand_broken_ledger_stops_with_exit_3_and_is_left_alone(workspace: Path)
     book = workspace / "books.beancount"
     broken = book.read_text(encoding="utf-8") + "\n2026-13-45 * this is not beancount\n"
     book.write_text(broken, encoding="utf-8")
-    (workspace / "contacts.csv").write_text(CONTACTS + "C4,Grace Hopper,grace@example.com,,,\n", encoding="utf-8")
+    (workspace / "contacts.csv").write_text(
+        CONTACTS + "C4,Grace Hopper,grace@example.com,,,\n", encoding="utf-8"
+    )
     code, stdout, stderr = run(workspace, "sync")
     assert code == 3
     assert "books.beancount" in stdout + stderr
@@ -175,14 +179,19 @@ def test_hand_broken_ledger_stops_with_exit_3_and_is_left_alone(workspace: Path)
 
 
 def test_configuration_error_exits_2_with_file_and_line(workspace: Path) -> None:
-    (workspace / "ledgerlink.yaml").write_text(CONFIG.replace("    to: books.customers", "    to: books.customers\n    wen: x"), encoding="utf-8")
+    (workspace / "ledgerlink.yaml").write_text(
+        CONFIG.replace("    to: books.customers", "    to: books.customers\n    wen: x"),
+        encoding="utf-8",
+    )
     code, _, stderr = run(workspace, "plan")
     assert code == 2
     assert "ledgerlink.yaml:10" in stderr
 
 
 def test_missing_header_is_a_configuration_error(workspace: Path) -> None:
-    (workspace / "deals.csv").write_text("D1,Analytical engine,C1,100.00,USD,Won\n", encoding="utf-8")
+    (workspace / "deals.csv").write_text(
+        "D1,Analytical engine,C1,100.00,USD,Won\n", encoding="utf-8"
+    )
     code, _, stderr = run(workspace, "sync", "--pipe", "invoices")
     assert code == 2
     assert "deals.csv" in stderr
@@ -212,7 +221,9 @@ def test_init_then_check_reports_each_connection(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert (tmp_path / "ledgerlink.yaml").exists()
     result = CliRunner().invoke(app, ["check", "--config", str(tmp_path / "ledgerlink.yaml")])
-    assert result.exit_code == 3  # the starter's files do not exist yet: check says so per connection
+    assert (
+        result.exit_code == 3
+    )  # the starter's files do not exist yet: check says so per connection
     assert "contacts.csv" in result.stdout
 
 

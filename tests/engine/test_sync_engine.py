@@ -1,4 +1,4 @@
-"""The engine end to end over in-memory connectors: plan, sync, re-sync, edits, failures, recovery."""
+"""The engine over in-memory connectors: plan, sync, re-sync, edits, failures, recovery."""
 
 from __future__ import annotations
 
@@ -57,7 +57,9 @@ def crm() -> FakeCrm:
         streams={
             "contacts": {
                 "ada@example.com": contact("Ada Lovelace", "ada@example.com"),
-                "alan@example.com": contact("Alan Turing", "alan@example.com", payment_terms_days=14),
+                "alan@example.com": contact(
+                    "Alan Turing", "alan@example.com", payment_terms_days=14
+                ),
             },
             "deals": {
                 "D1": deal("ada@example.com", "1200.00", tax_rate=Decimal("20")),
@@ -89,7 +91,9 @@ def counts(report, pipe: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
     return next(p.plan.counts() for p in report.pipes if p.plan.name == pipe)
 
 
-def test_plan_previews_everything_and_writes_nothing(workspace: Workspace, books: FakeBooks) -> None:
+def test_plan_previews_everything_and_writes_nothing(
+    workspace: Workspace, books: FakeBooks
+) -> None:
     report = execute_run(workspace, command="plan", today=TODAY)
 
     assert books.writes == 0
@@ -173,7 +177,9 @@ def test_negative_deal_is_dead_lettered_and_the_rest_sync(
 def test_deal_whose_customer_failed_waits_in_the_dlq(
     workspace: Workspace, books: FakeBooks, crm: FakeCrm
 ) -> None:
-    books.reject = lambda r: "refused by the books" if r.stream == "customers" and "ada" in r.record.email else None  # type: ignore[union-attr]
+    books.reject = lambda r: (
+        "refused by the books" if r.stream == "customers" and "ada" in r.record.email else None
+    )  # type: ignore[union-attr]
     report = sync(workspace)
     assert report.exit_code == 1
     keys = {(d.pipe, d.source_key) for d in workspace.store.list_dead_letters()}
@@ -196,14 +202,21 @@ def test_same_person_twice_is_one_customer(
 def test_first_sync_matches_customers_already_in_the_books(
     workspace: Workspace, books: FakeBooks
 ) -> None:
-    books.records["customers"]["hand-1"] = Customer(display_name="ALAN TURING", email="alan@EXAMPLE.com")
+    books.records["customers"]["hand-1"] = Customer(
+        display_name="ALAN TURING", email="alan@EXAMPLE.com"
+    )
     report = sync(workspace)
     assert counts(report, "customers")["linked"] == 1
     assert counts(report, "customers")["created"] == 1
-    assert workspace.store.get_links("customers", ["alan@example.com"])["alan@example.com"].target_id == "hand-1"
+    assert (
+        workspace.store.get_links("customers", ["alan@example.com"])["alan@example.com"].target_id
+        == "hand-1"
+    )
 
 
-def test_lost_state_does_not_duplicate(tmp_path: Path, workspace: Workspace, books: FakeBooks, crm: FakeCrm) -> None:
+def test_lost_state_does_not_duplicate(
+    tmp_path: Path, workspace: Workspace, books: FakeBooks, crm: FakeCrm
+) -> None:
     sync(workspace)
     workspace.store.close()
     (tmp_path / "state.db").unlink()
@@ -216,7 +229,9 @@ def test_lost_state_does_not_duplicate(tmp_path: Path, workspace: Workspace, boo
     assert ledgerlink_id("customers", "ada@example.com") in books.stamps
 
 
-def test_transient_errors_are_retried(workspace: Workspace, books: FakeBooks, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_transient_errors_are_retried(
+    workspace: Workspace, books: FakeBooks, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("ledgerlink.execution.executor.time.sleep", lambda _s: None)
     books.raise_on_apply = [RateLimitedError("slow down", retry_after=0.0)] * 2
     report = sync(workspace)
@@ -252,7 +267,9 @@ def test_changing_the_mapping_rediffs_without_rewriting_unchanged_records(
     assert counts(sync(again), "customers")["updated"] == 0
 
 
-def test_deal_lines_and_tax_reach_the_books(workspace: Workspace, books: FakeBooks, crm: FakeCrm) -> None:
+def test_deal_lines_and_tax_reach_the_books(
+    workspace: Workspace, books: FakeBooks, crm: FakeCrm
+) -> None:
     crm.streams["deals"] = {
         "D9": deal(
             "ada@example.com",

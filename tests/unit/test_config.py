@@ -55,8 +55,10 @@ def test_missing_env_var_names_line_and_variable() -> None:
 
 
 def test_unknown_key_names_the_line_and_the_fix() -> None:
-    message = error(GOOD.replace("    to: books.customers\n", "    to: books.customers\n    mapp: {}\n"))
-    assert "ledgerlink.yaml:11" in message
+    message = error(
+        GOOD.replace("    to: books.customers\n", "    to: books.customers\n    mapp: {}\n")
+    )
+    assert "ledgerlink.yaml:12" in message
     assert "mapp" in message
     assert "Remove" in message
 
@@ -70,7 +72,8 @@ def test_unknown_connector_key_points_into_the_connection() -> None:
 def test_unknown_connection_type_lists_known_types() -> None:
     message = error(GOOD.replace("type: outlook_csv", "type: salesforse"))
     assert "ledgerlink.yaml:4" in message
-    assert "beancount" in message and "csv" in message
+    assert "beancount" in message
+    assert "csv" in message
 
 
 def test_pipe_naming_an_undefined_connection() -> None:
@@ -79,8 +82,12 @@ def test_pipe_naming_an_undefined_connection() -> None:
 
 
 def test_bad_filter_is_a_config_error_at_load_time() -> None:
-    message = error(GOOD.replace("    to: books.customers\n", "    to: books.customers\n    when: \"open('x')\"\n"))
-    assert "ledgerlink.yaml:8" in message
+    message = error(
+        GOOD.replace(
+            "    to: books.customers\n", "    to: books.customers\n    when: \"open('x')\"\n"
+        )
+    )
+    assert "ledgerlink.yaml:12" in message
     assert "not allowed" in message
 
 

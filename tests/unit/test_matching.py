@@ -1,4 +1,4 @@
-"""First-sync matching: the books' existing customers are found, never duplicated, never confused."""
+"""First-sync matching: existing customers are found, never duplicated, never confused."""
 
 from __future__ import annotations
 

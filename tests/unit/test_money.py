@@ -76,7 +76,10 @@ def test_formatted_amounts_parse_back_exactly(amount: Decimal) -> None:
     assert parse_amount(european, decimal_separator=",") == amount
 
 
-@given(st.sampled_from(sorted(MINOR_UNITS)), st.decimals(min_value=0, max_value=10**9, allow_nan=False, allow_infinity=False))
+@given(
+    st.sampled_from(sorted(MINOR_UNITS)),
+    st.decimals(min_value=0, max_value=10**9, allow_nan=False, allow_infinity=False),
+)
 def test_quantize_lands_on_the_currency_grid(code: str, amount: Decimal) -> None:
     cur = currency(code)
     rounded = quantize(amount, cur)

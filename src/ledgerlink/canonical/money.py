@@ -1,4 +1,4 @@
-"""Money as ``Decimal`` plus an ISO 4217 currency, its minor units and rounding rules; never float."""
+"""Money as ``Decimal`` with an ISO 4217 currency, its minor units and rounding; never float."""
 
 from __future__ import annotations
 
@@ -16,17 +16,160 @@ _ROUNDING = {"half-up": ROUND_HALF_UP, "half-even": ROUND_HALF_EVEN}
 # ISO 4217 active codes and their minor units (exponent), from the ISO 4217 "list one" table.
 # Codes with no minor unit (the N.A. entries such as XAU) are left out: they are not money a
 # business invoices in. Two-decimal codes are listed compactly; the exceptions are listed by unit.
-_TWO_DECIMAL = (
-    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BRL BSD BTN BWP BYN BZD "
-    "CAD CDF CHF CNY COP CRC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD "
-    "GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW KYD KZT LAK LBP LKR LRD LSL MAD "
-    "MDL MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR "
-    "PLN QAR RON RSD RUB SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT "
-    "TOP TRY TTD TWD TZS UAH USD UYU UZS VES WST XCD YER ZAR ZMW ZWG"
-).split()
-_ZERO_DECIMAL = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split()
-_THREE_DECIMAL = "BHD IQD JOD KWD LYD OMR TND".split()
-_FOUR_DECIMAL = "CLF UYW".split()
+_TWO_DECIMAL = [
+    "AED",
+    "AFN",
+    "ALL",
+    "AMD",
+    "ANG",
+    "AOA",
+    "ARS",
+    "AUD",
+    "AWG",
+    "AZN",
+    "BAM",
+    "BBD",
+    "BDT",
+    "BGN",
+    "BMD",
+    "BND",
+    "BOB",
+    "BRL",
+    "BSD",
+    "BTN",
+    "BWP",
+    "BYN",
+    "BZD",
+    "CAD",
+    "CDF",
+    "CHF",
+    "CNY",
+    "COP",
+    "CRC",
+    "CUP",
+    "CVE",
+    "CZK",
+    "DKK",
+    "DOP",
+    "DZD",
+    "EGP",
+    "ERN",
+    "ETB",
+    "EUR",
+    "FJD",
+    "FKP",
+    "GBP",
+    "GEL",
+    "GHS",
+    "GIP",
+    "GMD",
+    "GTQ",
+    "GYD",
+    "HKD",
+    "HNL",
+    "HTG",
+    "HUF",
+    "IDR",
+    "ILS",
+    "INR",
+    "IRR",
+    "JMD",
+    "KES",
+    "KGS",
+    "KHR",
+    "KPW",
+    "KYD",
+    "KZT",
+    "LAK",
+    "LBP",
+    "LKR",
+    "LRD",
+    "LSL",
+    "MAD",
+    "MDL",
+    "MKD",
+    "MMK",
+    "MNT",
+    "MOP",
+    "MRU",
+    "MUR",
+    "MVR",
+    "MWK",
+    "MXN",
+    "MYR",
+    "MZN",
+    "NAD",
+    "NGN",
+    "NIO",
+    "NOK",
+    "NPR",
+    "NZD",
+    "PAB",
+    "PEN",
+    "PGK",
+    "PHP",
+    "PKR",
+    "PLN",
+    "QAR",
+    "RON",
+    "RSD",
+    "RUB",
+    "SAR",
+    "SBD",
+    "SCR",
+    "SDG",
+    "SEK",
+    "SGD",
+    "SHP",
+    "SLE",
+    "SOS",
+    "SRD",
+    "SSP",
+    "STN",
+    "SVC",
+    "SYP",
+    "SZL",
+    "THB",
+    "TJS",
+    "TMT",
+    "TOP",
+    "TRY",
+    "TTD",
+    "TWD",
+    "TZS",
+    "UAH",
+    "USD",
+    "UYU",
+    "UZS",
+    "VES",
+    "WST",
+    "XCD",
+    "YER",
+    "ZAR",
+    "ZMW",
+    "ZWG",
+]
+_ZERO_DECIMAL = [
+    "BIF",
+    "CLP",
+    "DJF",
+    "GNF",
+    "ISK",
+    "JPY",
+    "KMF",
+    "KRW",
+    "PYG",
+    "RWF",
+    "UGX",
+    "UYI",
+    "VND",
+    "VUV",
+    "XAF",
+    "XOF",
+    "XPF",
+]
+_THREE_DECIMAL = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"]
+_FOUR_DECIMAL = ["CLF", "UYW"]
 
 MINOR_UNITS: dict[str, int] = {
     **dict.fromkeys(_TWO_DECIMAL, 2),
@@ -125,7 +268,9 @@ def parse_amount(text: str, *, decimal_separator: Literal[".", ","] = ".") -> De
     if len(value) > 3 and value[:3].isalpha() and value[:3].isupper():
         value = value[3:].strip()
     if not _AMOUNT_CHARS.match(value):
-        raise RecordError(f"{text!r} is not an amount", hint="use digits with an optional decimal point")
+        raise RecordError(
+            f"{text!r} is not an amount", hint="use digits with an optional decimal point"
+        )
     if value[0] in "+-":
         negative, value = negative or value[0] == "-", value[1:]
     for space in (" ", "\u00a0", "\u202f", "'"):
@@ -159,8 +304,10 @@ def _normalise_separators(value: str, decimal_separator: str, original: str) -> 
     if thousands in integer:
         parts = integer.split(thousands)
         if not parts[0] or any(len(p) != 3 for p in parts[1:]):
-            raise RecordError(f"{original!r} is not an amount", hint="check the thousands separators")
+            raise RecordError(
+                f"{original!r} is not an amount", hint="check the thousands separators"
+            )
         integer = "".join(parts)
-    if not integer.isdigit() and integer or (fraction and not fraction.isdigit()):
+    if (not integer.isdigit() and integer) or (fraction and not fraction.isdigit()):
         raise RecordError(f"{original!r} is not an amount", hint="check the separators")
     return f"{integer or '0'}.{fraction}" if fraction else integer or "0"

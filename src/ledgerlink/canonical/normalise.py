@@ -1,4 +1,4 @@
-"""Normal forms of e-mails, phones, names and tax ids: how two spellings of one party compare equal."""
+"""Normal forms of e-mails, phones, names and tax ids: two spellings of one party compare equal."""
 
 from __future__ import annotations
 
@@ -13,8 +13,36 @@ from ledgerlink.errors import RecordError
 _SPACES = re.compile(r"\s+")
 _PUNCT = re.compile(r"[^\w\s&]")
 _COMPANY_SUFFIXES = frozenset(
-    "ltd limited inc incorporated llc llp plc corp corporation co company gmbh ag sa sarl bv nv "
-    "pty pvt private oy ab as aps srl spa kg kk".split()
+    [
+        "ltd",
+        "limited",
+        "inc",
+        "incorporated",
+        "llc",
+        "llp",
+        "plc",
+        "corp",
+        "corporation",
+        "co",
+        "company",
+        "gmbh",
+        "ag",
+        "sa",
+        "sarl",
+        "bv",
+        "nv",
+        "pty",
+        "pvt",
+        "private",
+        "oy",
+        "ab",
+        "as",
+        "aps",
+        "srl",
+        "spa",
+        "kg",
+        "kk",
+    ]
 )
 
 

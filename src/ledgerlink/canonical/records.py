@@ -1,4 +1,4 @@
-"""The canonical records every connector speaks: contacts, items, deals, customers, invoices, payments.
+"""The canonical records every connector speaks: contacts, deals, customers, invoices, payments.
 
 Records are frozen data; they know nothing about any vendor, file or database. Money is ``Decimal``
 with an ISO 4217 code; dates are ``datetime.date``; timestamps are timezone-aware.

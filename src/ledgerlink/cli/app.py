@@ -27,7 +27,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 config_app = typer.Typer(help="Configuration tools.", no_args_is_help=True)
-dlq_app = typer.Typer(help="The dead-letter queue: records that could not be synced.", no_args_is_help=True)
+dlq_app = typer.Typer(
+    help="The dead-letter queue: records that could not be synced.", no_args_is_help=True
+)
 app.add_typer(config_app, name="config")
 app.add_typer(dlq_app, name="dlq")
 
@@ -53,7 +55,7 @@ def main() -> None:
 def _fail(error: LedgerlinkError) -> typer.Exit:
     code = 2 if isinstance(error, ConfigError) else 3
     label = {2: "configuration error", 3: "cannot continue"}[code]
-    err.print(f"[bold red]{label}:[/bold red] {error}", highlight=False)
+    err.print(f"[bold red]{label}:[/bold red] {error}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -84,7 +86,13 @@ def _finish(report: RunReport, as_json: bool, verbose: bool = False) -> None:
 
 
 def _run(
-    config: Path, command: Any, pipes: list[str] | None, full: bool, as_json: bool, verbose: bool
+    config: Path,
+    command: Any,
+    pipes: list[str] | None,
+    *,
+    full: bool,
+    as_json: bool,
+    verbose: bool,
 ) -> None:
     with _workspace(config) as workspace:
         with render.ProgressObserver(err) as observer:
@@ -142,7 +150,7 @@ def plan(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every op.")] = False,
 ) -> None:
     """Dry run: what sync would create, update, link and skip, and why. Writes nothing."""
-    _run(config, "plan", pipe, full, as_json, verbose)
+    _run(config, "plan", pipe, full=full, as_json=as_json, verbose=verbose)
 
 
 @app.command()
@@ -153,7 +161,7 @@ def sync(
     as_json: JsonOption = False,
 ) -> None:
     """Run the pipes: incremental by default; exit 1 when records were dead-lettered."""
-    _run(config, "sync", pipe, full, as_json, False)
+    _run(config, "sync", pipe, full=full, as_json=as_json, verbose=False)
 
 
 @app.command()
@@ -175,7 +183,11 @@ def status(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -
         ]
         last = runs[0] if runs else None
         if as_json:
-            payload = {"last_run": last.id if last else None, "status": last.status if last else None, "pipes": pipes}
+            payload = {
+                "last_run": last.id if last else None,
+                "status": last.status if last else None,
+                "pipes": pipes,
+            }
             sys.stdout.write(json.dumps(payload, default=str) + "\n")
             return
         if last is None:
@@ -201,8 +213,14 @@ def runs(
         rows = workspace.store.list_runs(limit=limit)
         if as_json:
             data = [
-                {"id": r.id, "command": r.command, "status": r.status, "started_at": r.started_at,
-                 "finished_at": r.finished_at, "summary": r.summary}
+                {
+                    "id": r.id,
+                    "command": r.command,
+                    "status": r.status,
+                    "started_at": r.started_at,
+                    "finished_at": r.finished_at,
+                    "summary": r.summary,
+                }
                 for r in rows
             ]
             sys.stdout.write(json.dumps(data, default=str) + "\n")
@@ -215,7 +233,9 @@ def dlq_list(
     config: ConfigOption = DEFAULT_CONFIG,
     pipe: Annotated[str | None, typer.Option("--pipe", "-p", help="Only this pipe.")] = None,
     resolved: Annotated[bool, typer.Option(help="Include resolved entries.")] = False,
-    csv_path: Annotated[Path | None, typer.Option("--csv", help="Also write them to a CSV file.")] = None,
+    csv_path: Annotated[
+        Path | None, typer.Option("--csv", help="Also write them to a CSV file.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Dead letters: which record, where, why, and what to do."""
@@ -231,10 +251,20 @@ def dlq_list(
             err.print(f"Wrote {len(rows)} dead letter(s) to {csv_path}")
         if as_json:
             data = [
-                {"id": d.id, "pipe": d.pipe, "source_key": d.source_key, "location": d.location,
-                 "stage": d.stage, "kind": d.kind, "message": d.message, "hint": d.hint,
-                 "record": d.record, "attempts": d.attempts, "resolved_at": d.resolved_at,
-                 "resolution": d.resolution}
+                {
+                    "id": d.id,
+                    "pipe": d.pipe,
+                    "source_key": d.source_key,
+                    "location": d.location,
+                    "stage": d.stage,
+                    "kind": d.kind,
+                    "message": d.message,
+                    "hint": d.hint,
+                    "record": d.record,
+                    "attempts": d.attempts,
+                    "resolved_at": d.resolved_at,
+                    "resolution": d.resolution,
+                }
                 for d in letters
             ]
             sys.stdout.write(json.dumps(data, default=str) + "\n")
@@ -244,7 +274,9 @@ def dlq_list(
 
 @dlq_app.command("retry")
 def dlq_retry(
-    ids: Annotated[list[int] | None, typer.Argument(help="Dead-letter ids; all open ones if omitted.")] = None,
+    ids: Annotated[
+        list[int] | None, typer.Argument(help="Dead-letter ids; all open ones if omitted.")
+    ] = None,
     config: ConfigOption = DEFAULT_CONFIG,
     as_json: JsonOption = False,
 ) -> None:
@@ -263,7 +295,10 @@ def dlq_retry(
         with render.ProgressObserver(err) as observer:
             report = _guarded(
                 lambda: execute_run(
-                    workspace, command="dlq retry", pipes=sorted(keys), only_keys=keys,
+                    workspace,
+                    command="dlq retry",
+                    pipes=sorted(keys),
+                    only_keys=keys,
                     observer=observer,
                 )
             )
@@ -272,7 +307,9 @@ def dlq_retry(
 
 @app.command()
 def demo(
-    directory: Annotated[Path, typer.Argument(help="Workspace to create.")] = Path("ledgerlink-demo"),
+    directory: Annotated[Path, typer.Argument(help="Workspace to create.")] = Path(
+        "ledgerlink-demo"
+    ),
 ) -> None:
     """The whole main job on bundled sample data, into a Beancount ledger, in seconds."""
     from ledgerlink.cli.demo import run_demo  # noqa: PLC0415 - only this command needs it

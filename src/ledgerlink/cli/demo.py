@@ -1,4 +1,4 @@
-"""``ledgerlink demo``: a workspace with sample CRM data, synced into a Beancount ledger, step by step."""
+"""``ledgerlink demo``: sample CRM data synced into a Beancount ledger, step by step."""
 
 from __future__ import annotations
 
@@ -35,7 +35,14 @@ pipes:
 """
 SAMPLES = ("outlook-contacts.csv", "deals.csv")
 EDITED_COLUMN = "Business Phone"
-WORKSPACE_FILES = ("ledgerlink.yaml", "ledgerlink.db", "ledgerlink.db-wal", "ledgerlink.db-shm", "books.beancount", *SAMPLES)
+WORKSPACE_FILES = (
+    "ledgerlink.yaml",
+    "ledgerlink.db",
+    "ledgerlink.db-wal",
+    "ledgerlink.db-shm",
+    "books.beancount",
+    *SAMPLES,
+)
 
 
 def run_demo(directory: Path, console: Console) -> int:

@@ -1,4 +1,4 @@
-"""CSV files ledgerlink writes for people: cells that a spreadsheet would run as formulas are escaped."""
+"""CSV files ledgerlink writes for people: cells a spreadsheet would run as formulas are escaped."""
 
 from __future__ import annotations
 

@@ -82,9 +82,7 @@ def print_report(console: Console, report: RunReport, *, verbose: bool = False) 
             _more(console, len(pipe.plan.failures))
 
 
-def _print_ops(
-    console: Console, name: str, ops: Sequence[PlannedOp], *, verbose: bool
-) -> None:
+def _print_ops(console: Console, name: str, ops: Sequence[PlannedOp], *, verbose: bool) -> None:
     table = Table(title=f"{name}: what sync would write", title_justify="left")
     for column in ("op", "record", "target", "details"):
         table.add_column(column, overflow="fold")

@@ -1,4 +1,4 @@
-"""Load ``ledgerlink.yaml``: ``${ENV}`` interpolation, validation, errors that name file:line and the fix."""
+"""Load ``ledgerlink.yaml``: ``${ENV}`` interpolation, validation, errors naming file:line."""
 
 from __future__ import annotations
 
@@ -70,11 +70,15 @@ def parse_config(text: str, path: Path, environ: Mapping[str, str]) -> LoadedCon
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{where}: not valid YAML: {problem}", hint="Check the indentation") from None
+        raise ConfigError(
+            f"{where}: not valid YAML: {problem}", hint="Check the indentation"
+        ) from None
     finally:
         loader.dispose()
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping (version:, connections:, pipes:)")
+        raise ConfigError(
+            f"{path}: the top level must be a mapping (version:, connections:, pipes:)"
+        )
     connections = data.get("connections")
     if isinstance(connections, dict):
         data["connections"] = {
@@ -113,7 +117,7 @@ def _check_mapping(pipe: PipeConfig, root: yaml.Node, path: Path, index: int) ->
     try:
         Mapper(pipe.source_stream, pipe.target_stream, pipe.mapping(), InvoiceRules())
     except ConfigError as exc:
-        line = _line(root, ("pipes", index), path)
+        line = _line(root, ("pipes", index, *exc.details.get("key", ())), path)
         raise ConfigError(f"{line}: pipe {pipe.name!r}: {exc.message}", hint=exc.hint) from None
 
 
@@ -127,7 +131,11 @@ def _config_error(exc: ValidationError, root: yaml.Node, path: Path, prefix: Pat
         message = error["msg"].removeprefix("Value error, ")
         lines.append(f"{where}: {dotted}: {message}")
         hint = hint or _fix_for(error["type"], loc)
-    more = f" (and {len(lines) - 1} more problem(s): " + "; ".join(lines[1:]) + ")" if len(lines) > 1 else ""
+    more = (
+        f" (and {len(lines) - 1} more problem(s): " + "; ".join(lines[1:]) + ")"
+        if len(lines) > 1
+        else ""
+    )
     return ConfigError(lines[0] + more, hint=hint)
 
 
@@ -159,8 +167,10 @@ def _line(root: yaml.Node, loc: Path_, path: Path) -> str:
 def _child(node: yaml.Node, part: str | int) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
-            if key.value == part or (part == "source" and key.value == "from") or (
-                part == "target" and key.value == "to"
+            if (
+                key.value == part
+                or (part == "source" and key.value == "from")
+                or (part == "target" and key.value == "to")
             ):
                 return value  # type: ignore[no-any-return]
     if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):

@@ -23,7 +23,9 @@ class PipeConfig(MappingSpec):
         alias="from", pattern=_ENDPOINT, description="connection.stream to read, e.g. crm.contacts"
     )
     target: str = Field(
-        alias="to", pattern=_ENDPOINT, description="connection.stream to write, e.g. books.customers"
+        alias="to",
+        pattern=_ENDPOINT,
+        description="connection.stream to write, e.g. books.customers",
     )
 
     @property

@@ -1,4 +1,4 @@
-"""Apply a pipe's plan to its target: intents first, batches, retries, one state commit per batch."""
+"""Apply a pipe's plan to its target: intents first, batches, retries, a state commit per batch."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ class PlanExecutor:
     def _resolve_dependencies(
         self, ops: Sequence[PlannedOp], failures: list[PlannedFailure]
     ) -> dict[str, dict[str, str]]:
-        """Target ids of what each op points to (an invoice's customer); failures for the missing."""
+        """Target ids of what each op points to (an invoice's customer); fail the missing."""
         wanted = {op.depends_on for op in ops if op.depends_on}
         found = (
             self._store.get_links(self._dependency_pipe, wanted)
@@ -106,7 +106,9 @@ class PlanExecutor:
             resolved[op.source_key] = {"customer": link.target_id}
         return resolved
 
-    def _execute_batch(self, ops: Sequence[PlannedOp], references: dict[str, dict[str, str]]) -> None:
+    def _execute_batch(
+        self, ops: Sequence[PlannedOp], references: dict[str, dict[str, str]]
+    ) -> None:
         requests = [
             WriteRequest(
                 action="create" if op.kind == "create" else "update",
@@ -246,7 +248,12 @@ def _link(op: PlannedOp, target_id: str, snapshot: dict[str, object]) -> LinkWri
 
 def _failure(op: PlannedOp, error: LedgerlinkError) -> PlannedFailure:
     return PlannedFailure(
-        op.pipe, op.source_key, op.location, "write", Problem.from_error(error), to_jsonable(op.record)
+        op.pipe,
+        op.source_key,
+        op.location,
+        "write",
+        Problem.from_error(error),
+        to_jsonable(op.record),
     )
 
 

@@ -1,12 +1,13 @@
-"""Turn a source record into the record the target should hold: built-in mapping plus refinements."""
+"""Turn a source record into the record the target should hold: built-in mapping + refinements."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import re
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -91,15 +92,21 @@ class Mapper:
         self._spec, self._rules = spec, rules
         source_fields = _field_names(self._source_type)
         filter_text = spec.when if spec.when is not None else default_filter
-        self._filter: Expression | None = (
-            compile_expression(filter_text, source_fields) if filter_text else None
-        )
-        self._blank = self._blank_fields(spec.select, source_fields)
+        with _config_key("when"):
+            self._filter: Expression | None = (
+                compile_expression(filter_text, source_fields) if filter_text else None
+            )
+        with _config_key("select"):
+            self._blank = self._blank_fields(spec.select, source_fields)
         hints = typing.get_type_hints(self._target_type)
-        self._rules_compiled = tuple(
-            _compile_rule(name, rule, source_fields, hints) for name, rule in spec.fields.items()
+        compiled = []
+        for name, rule in spec.fields.items():
+            with _config_key("fields", name):
+                compiled.append(_compile_rule(name, rule, source_fields, hints))
+        self._rules_compiled = tuple(compiled)
+        payload = (
+            f"{MAPPING_VERSION}|{source_stream}|{target_stream}|{spec.model_dump_json()}|{rules}"
         )
-        payload = f"{MAPPING_VERSION}|{source_stream}|{target_stream}|{spec.model_dump_json()}|{rules}"
         self.fingerprint = hashlib.sha256(payload.encode()).hexdigest()[:32]
 
     def _blank_fields(self, select: list[str] | None, known: frozenset[str]) -> dict[str, Any]:
@@ -141,9 +148,21 @@ class Mapper:
         else:  # pragma: no cover - ROUTES only admits the two above
             raise RecordError(f"no mapping for {type(record).__name__}")
         if self._rules_compiled:
-            updates = {r.target: r.value(fields, getattr(desired, r.target)) for r in self._rules_compiled}
+            updates = {
+                r.target: r.value(fields, getattr(desired, r.target)) for r in self._rules_compiled
+            }
             desired = dataclasses.replace(desired, **updates)
         return desired
+
+
+@contextlib.contextmanager
+def _config_key(*key: str) -> Iterator[None]:
+    """Name the configuration key a ``ConfigError`` is about, so the loader can give its line."""
+    try:
+        yield
+    except ConfigError as exc:
+        exc.details.setdefault("key", key)
+        raise
 
 
 def _compile_rule(
@@ -180,7 +199,9 @@ def _coercer(name: str, hint: Any) -> Callable[[Any], Any]:
     """Convert a rule's result to the target field's type, or say which value did not fit."""
     options = set(typing.get_args(hint)) or {hint}
     optional = type(None) in options
-    literal_values = {v for o in options if typing.get_origin(o) is typing.Literal for v in typing.get_args(o)}
+    literal_values = {
+        v for o in options if typing.get_origin(o) is typing.Literal for v in typing.get_args(o)
+    }
     if typing.get_origin(hint) is typing.Literal:
         literal_values = set(typing.get_args(hint))
 
@@ -190,7 +211,9 @@ def _coercer(name: str, hint: Any) -> Callable[[Any], Any]:
         try:
             if literal_values:
                 if value not in literal_values:
-                    raise ValueError(f"expected one of {', '.join(map(str, sorted(literal_values)))}")
+                    raise ValueError(
+                        f"expected one of {', '.join(map(str, sorted(literal_values)))}"
+                    )
                 return value
             if Decimal in options:
                 return value if isinstance(value, Decimal) else parse_amount(str(value))
@@ -200,7 +223,9 @@ def _coercer(name: str, hint: Any) -> Callable[[Any], Any]:
                 return bool(value)
             if date in options:
                 return value if isinstance(value, date) else date.fromisoformat(str(value))
-            if typing.get_origin(hint) is tuple or any(typing.get_origin(o) is tuple for o in options):
+            if typing.get_origin(hint) is tuple or any(
+                typing.get_origin(o) is tuple for o in options
+            ):
                 items = value if isinstance(value, list | tuple) else [value]
                 return tuple(str(v) for v in items if v not in (None, ""))
             if str in options:

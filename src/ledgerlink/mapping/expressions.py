@@ -56,7 +56,8 @@ def compile_expression(text: str, known_fields: frozenset[str]) -> Expression:
             hint="Write it like: stage == 'won' and amount > 1000",
         ) from None
     allowed = (
-        ast.Module, ast.Expr, ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub,
+        ast.Module, ast.Expr, ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp,
+        ast.Not, ast.USub,
         ast.Compare, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn,
         ast.Is, ast.IsNot, ast.Name, ast.Load, ast.Constant, ast.Call, ast.Tuple, ast.List,
         ast.BinOp, ast.Add, ast.Sub, ast.Mult, ast.Div,

@@ -23,7 +23,7 @@ class FieldRule(BaseModel):
     )
     map: dict[str, Any] | None = Field(
         default=None,
-        description="Value map applied first, e.g. {Won: issued, Lost: void}; matching ignores case.",
+        description="Value map applied first, e.g. {Won: issued, Lost: void}; ignores case.",
     )
     transform: list[str | dict[str, Any]] = Field(
         default_factory=list,

@@ -80,7 +80,9 @@ class MatchIndex:
         """
         keys = natural_keys(record)
         for kind, value in keys:
-            found = {t for t in self._by_key.get((kind, value), ()) if not self._contradicts(t, keys)}
+            found = {
+                t for t in self._by_key.get((kind, value), ()) if not self._contradicts(t, keys)
+            }
             if len(found) == 1:
                 (target_id,) = found
                 return Match(target_id, f"same {kind.replace('_', ' ')}")

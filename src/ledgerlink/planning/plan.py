@@ -51,7 +51,7 @@ class PlannedOp:
 
     @property
     def idempotency_key(self) -> str:
-        """Deterministic per intent: a create is one intent whatever the version; an update is per content."""
+        """Deterministic per intent: one create whatever the version; an update per content."""
         if self.kind == "create":
             return f"{self.ledgerlink_id}:create"
         return f"{self.ledgerlink_id}:{self.kind}:{self.desired_hash[:16]}"

@@ -1,4 +1,4 @@
-"""One pipe, end to end: read -> map -> match -> diff -> plan -> execute -> commit, chunk by chunk."""
+"""One pipe end to end: read, map, match, diff, plan, execute, commit; chunk by chunk."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -9,10 +10,16 @@ from typing import Any, Literal
 
 from ledgerlink.config.loader import LoadedConfig
 from ledgerlink.config.model import PipeConfig
-from ledgerlink.connectors.base import ConnectorContext, SourceConnector, TargetConnector
+from ledgerlink.connectors.base import (
+    ConnectorContext,
+    SourceConnector,
+    TargetConnector,
+    TokenStore,
+)
 from ledgerlink.connectors.registry import connector_type
 from ledgerlink.errors import ConfigError, ConnectionFailedError, FatalError, LedgerlinkError
 from ledgerlink.planning.plan import PipePlan
+from ledgerlink.state.secrets import load_secret_key
 from ledgerlink.state.store import StateStore
 from ledgerlink.sync.pipeline import PipeRun, RunObserver, run_pipe
 
@@ -79,6 +86,31 @@ class RunReport:
         }
 
 
+class LazyTokenStore:
+    """The state's encrypted token store, opened (and its key found or made) on first use only.
+
+    A configuration without OAuth connections never creates a key file.
+    """
+
+    def __init__(self, store: StateStore, state_url: str) -> None:
+        self._store, self._state_url = store, state_url
+        self._opened: TokenStore | None = None
+
+    def _open(self) -> TokenStore:
+        if self._opened is None:
+            key = load_secret_key(self._state_url, os.environ)
+            self._opened = self._store.token_store(key)
+        return self._opened
+
+    def load(self, connection: str) -> dict[str, str] | None:
+        """The connection's stored tokens."""
+        return self._open().load(connection)
+
+    def save(self, connection: str, tokens: dict[str, str]) -> None:
+        """Store the connection's tokens, durably."""
+        self._open().save(connection, tokens)
+
+
 class Workspace:
     """An opened configuration: its state store and (lazily built) connectors."""
 
@@ -92,6 +124,7 @@ class Workspace:
         self.config = loaded.config
         self.store = store
         self._connectors: dict[str, SourceConnector | TargetConnector] = dict(connectors or {})
+        self._tokens = LazyTokenStore(store, loaded.state_url())
 
     @classmethod
     def open(cls, loaded: LoadedConfig) -> Workspace:
@@ -107,7 +140,9 @@ class Workspace:
         if name not in self._connectors:
             config = self.config.connections[name]
             kind = connector_type(str(getattr(config, "type", "")))
-            context = ConnectorContext(name=name, base_dir=self.loaded.base_dir)
+            context = ConnectorContext(
+                name=name, base_dir=self.loaded.base_dir, tokens=self._tokens
+            )
             self._connectors[name] = kind.build(config, context)
         return self._connectors[name]
 
