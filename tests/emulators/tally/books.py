@@ -17,6 +17,17 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 Element = etree._Element
+# lxml refuses control characters in text; the emulator stores each as this private-use mark
+# followed by two digits, and writes it back raw (or as ``&#4;``) when it answers.
+CONTROL_MARK = "\ue000"
+
+
+def stored_text(text: str) -> str:
+    """Text as the emulator stores it: control characters (but TAB, LF, CR) marked."""
+    return "".join(
+        f"{CONTROL_MARK}{ord(c):02d}" if ord(c) < 0x20 and c not in "\t\n\r" else c for c in text
+    )
+
 
 # Tally's predefined groups (the 28 primary ones, the ones ledgerlink needs) and their parents.
 PRIMARY_GROUPS = {

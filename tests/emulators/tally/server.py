@@ -22,12 +22,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 from lxml import etree
 
-from tests.emulators.tally.books import Company, Element, new_company
+from tests.emulators.tally.books import CONTROL_MARK, Company, Element, new_company
 from tests.emulators.tally.exporter import ExportError, export_collection
 from tests.emulators.tally.importer import Counts, import_objects
-
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_MARK = "\ue000"  # private-use placeholder carrying a control character through lxml
 
 
 @dataclass
@@ -56,18 +53,11 @@ def _decode(body: bytes, content_type: str | None) -> tuple[str, str]:
     return body.decode("utf-8"), "utf-8"
 
 
-def _hide_controls(root: Element) -> None:
-    for node in root.iter():
-        if node.text and _CONTROL.search(node.text):
-            node.text = _CONTROL.sub(lambda m: f"{_MARK}{ord(m.group(0)):02d}", node.text)
-
-
 def _serialise(root: Element, encoding: str) -> bytes:
-    _hide_controls(root)
     text = etree.tostring(root, encoding="unicode")
     # Tally writes some control characters raw and some as character references (§3.1).
     text = re.sub(
-        _MARK + r"(\d\d)",
+        CONTROL_MARK + r"(\d\d)",
         lambda m: f"&#{int(m.group(1))};" if int(m.group(1)) == 4 else chr(int(m.group(1))),
         text,
     )
@@ -84,6 +74,7 @@ class TallyEmulator:
         self.faults: list[Fault] = []
         self.requests = 0
         self.envelopes: list[str] = []
+        self.encodings: list[str] = []
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
@@ -122,6 +113,7 @@ class TallyEmulator:
         if fault is not None and fault.kind == "raw":
             return fault.body, fault.content_type
         text, encoding = _decode(body, content_type)
+        self.encodings.append(encoding)
         answer_type = f"text/xml; charset={encoding}"
         parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
         root = etree.fromstring(re.sub(r"^\s*<\?xml[^>]*\?>", "", text), parser)
