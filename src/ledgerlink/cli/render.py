@@ -60,6 +60,11 @@ def print_report(console: Console, report: RunReport, *, verbose: bool = False) 
         table.add_row(pipe.plan.name, *(f"{counts[c]:,}" for c in _COUNT_COLUMNS))
     console.print(table)
     for pipe in report.pipes:
+        if pipe.plan.source_unchanged:
+            console.print(
+                f"{pipe.plan.name}: {pipe.plan.source} has not changed since the last sync; "
+                "nothing to read (use --full to compare every record anyway)"
+            )
         if report.command == "plan" and pipe.plan.ops:
             _print_ops(console, pipe.plan.name, pipe.plan.ops, verbose=verbose)
         if pipe.error is not None:

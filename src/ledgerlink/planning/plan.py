@@ -113,6 +113,7 @@ class PipePlan:
     unchanged: int = 0
     filtered: int = 0
     folded: Counter[str] = field(default_factory=Counter)
+    source_unchanged: bool = False
 
     def extend(self, other: PipePlan, *, keep_ops: bool = True) -> None:
         """Add a later chunk of the same pipe's plan.
@@ -155,6 +156,7 @@ class PipePlan:
             "from": self.source,
             "to": self.target,
             **self.counts(),
+            "source_unchanged": self.source_unchanged,
             "ops": [op.to_json() for op in self.ops],
             "failures": [f.to_json() for f in self.failures],
         }

@@ -114,8 +114,9 @@ def run_pipe(run: PipeRun) -> PipePlan:
     run.observer.records_seen(pipe.name, seen % 1000)
     _plan_chunk(run, mapper, planner, pending, chunk)
     _finish_chunk(run, executor, chunk)
+    next_cursor = read.cursor()
+    run.plan.source_unchanged = cursor is not None and seen == 0 and next_cursor == cursor
     if executor is not None and run.only_keys is None:
-        next_cursor = read.cursor()
         store.commit_batch(
             BatchCommit(
                 run_id=run.run_id,
