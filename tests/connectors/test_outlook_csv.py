@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from ledgerlink.canonical.records import Change, Contact
 from ledgerlink.connectors.base import ConnectorContext
@@ -182,3 +183,20 @@ def test_registry_and_unchanged_cursor() -> None:
     read = conn.read("contacts", None)
     assert len(list(read)) == 1
     assert list(conn.read("contacts", read.cursor())) == []
+
+
+def test_config_is_checked_and_documented() -> None:
+    schema = OutlookCsvConfig.model_json_schema()
+    assert all(field.get("description") for field in schema["properties"].values())
+    with pytest.raises(ValidationError, match="unknown currency 'EURO'"):
+        OutlookCsvConfig.model_validate(
+            {"type": "outlook_csv", "path": "a.csv", "currency": "EURO"}
+        )
+    with pytest.raises(ValidationError, match="unknown encoding 'win-1252'"):
+        OutlookCsvConfig.model_validate(
+            {"type": "outlook_csv", "path": "a.csv", "encoding": "win-1252"}
+        )
+    config = OutlookCsvConfig.model_validate(
+        {"type": "outlook_csv", "path": "a.csv", "currency": "eur", "default_region": "de"}
+    )
+    assert (config.currency, config.default_region) == ("EUR", "DE")

@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from ledgerlink.canonical.records import Change, Contact, ReadFailure
 from ledgerlink.connectors.base import ConnectorContext
 from ledgerlink.connectors.outlook.config import VcardConfig
 from ledgerlink.connectors.outlook.connector import VcardConnector
+from ledgerlink.connectors.registry import connector_type
 from ledgerlink.errors import ConnectionFailedError, RecordError
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "crm"
@@ -209,3 +211,19 @@ def test_unchanged_files_read_nothing(tmp_path: Path) -> None:
 def test_an_empty_folder_is_a_connection_failure(tmp_path: Path) -> None:
     with pytest.raises(ConnectionFailedError, match=r"holds no .vcf file"):
         connector(tmp_path).check()
+
+
+def test_config_is_checked_and_documented(tmp_path: Path) -> None:
+    kind = connector_type("vcard")
+    model = kind.config_model()
+    schema = model.model_json_schema()
+    assert all(field.get("description") for field in schema["properties"].values())
+    with pytest.raises(ValidationError, match="unknown region 'XX'"):
+        model.model_validate({"type": "vcard", "path": "a.vcf", "default_region": "XX"})
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+        model.model_validate({"type": "vcard", "path": "a.vcf", "folder": "x"})
+    config = model.model_validate({"type": "vcard", "path": "missing.vcf", "currency": "gbp"})
+    built = kind.build(config, ConnectorContext("cards", tmp_path))  # no I/O yet
+    assert isinstance(built, VcardConnector)
+    with pytest.raises(ConnectionFailedError, match=r"missing.vcf does not exist"):
+        built.check()
