@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from ledgerlink.canonical.records import Address, Customer, Invoice, InvoiceLine, TaxLine
+from ledgerlink.canonical.records import Address, Customer, Invoice, InvoiceLine, Payment, TaxLine
 from ledgerlink.connectors.base import ConnectorContext, WriteRequest
 from ledgerlink.connectors.tally.config import TallyConfig
 from ledgerlink.connectors.tally.connector import TallyConnector
@@ -115,5 +115,20 @@ def create_invoice(number: int, record: Invoice, party: str) -> WriteRequest:
         ll_id(number),
         f"{ll_id(number)}:create",
         record,
+        references={"customer": party},
+    )
+
+
+def create_payment(
+    number: int, bill: str, amount: str, party: str, paid_on: date = date(2025, 5, 2)
+) -> WriteRequest:
+    """A create request for a payment of ``amount`` against the bill ``bill`` of ``party``."""
+    payment = Payment(bill, Decimal(amount), "INR", paid_on, reference=f"UTR-{number}")
+    return WriteRequest(
+        "create",
+        "payments",
+        ll_id(number),
+        f"{ll_id(number)}:create",
+        payment,
         references={"customer": party},
     )

@@ -35,6 +35,7 @@ class Fault:
     body: bytes = b""
     content_type: str = "text/xml; charset=utf-8"
     message: str = ""
+    on: str = "any"  # which requests it waits for: "any", "import" or "export"
 
 
 class DroppedError(Exception):
@@ -109,9 +110,6 @@ class TallyEmulator:
 
     def _serve(self, body: bytes, content_type: str | None) -> tuple[bytes, str]:
         self.requests += 1
-        fault = self.faults.pop(0) if self.faults else None
-        if fault is not None and fault.kind == "raw":
-            return fault.body, fault.content_type
         text, encoding = _decode(body, content_type)
         self.encodings.append(encoding)
         answer_type = f"text/xml; charset={encoding}"
@@ -119,6 +117,9 @@ class TallyEmulator:
         root = etree.fromstring(re.sub(r"^\s*<\?xml[^>]*\?>", "", text), parser)
         request = (root.findtext("HEADER/TALLYREQUEST") or "").strip().casefold()
         self.envelopes.append(request)
+        fault = self._fault(request.split()[0] if request else "")
+        if fault is not None and fault.kind == "raw":
+            return fault.body, fault.content_type
         if fault is not None and fault.kind == "reject":
             return _serialise(_envelope_error(fault.message), encoding), answer_type
         variables = {
@@ -142,6 +143,12 @@ class TallyEmulator:
         else:
             answer = _envelope_error(f"Unknown Request '{request}'")
         return _serialise(answer, encoding), answer_type
+
+    def _fault(self, request: str) -> Fault | None:
+        for position, fault in enumerate(self.faults):
+            if fault.on in ("any", request):
+                return self.faults.pop(position)
+        return None
 
     def _import(
         self, root: Element, company: Company, variables: dict[str, str], *, legacy: bool
