@@ -121,3 +121,23 @@ def test_a_configured_delimiter_is_used_as_is(tmp_path: Path) -> None:
     [change] = list(conn.read("contacts", None))
     assert isinstance(change, Change)
     assert dict(change.raw) == {"Email": "ann@example.com", "Name,Notes": "Ann"}
+
+
+def test_excel_sep_line_declares_the_delimiter(tmp_path: Path) -> None:
+    conn = make(tmp_path, b"sep=;\r\nEmail;Name\r\nann@example.com;Lee, Ann\r\n")
+    [change] = list(conn.read("contacts", None))
+    assert isinstance(change, Change)
+    assert change.location == "contacts.csv:line 3"
+    assert dict(change.raw) == {"Email": "ann@example.com", "Name": "Lee, Ann"}
+    assert "delimiter ';'" in conn.check()
+
+
+def test_a_long_note_is_one_cell(tmp_path: Path) -> None:
+    note = 'a pasted e-mail, with commas, "quotes"\n' * 5000  # 200 kB, over csv's default limit
+    quoted = '"' + note.replace('"', '""') + '"'
+    conn = make(tmp_path, f"Email,Notes\nann@example.com,{quoted}\nbob@example.com,x\n".encode())
+    first, second = list(conn.read("contacts", None))
+    assert isinstance(first, Change)
+    assert isinstance(second, Change)
+    assert first.raw["Notes"] == note
+    assert second.location == "contacts.csv:line 5003"

@@ -7,6 +7,7 @@ import csv
 import hashlib
 import io
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ CHUNK_SIZE = 1 << 20
 DELIMITERS = (",", ";", "\t", "|")
 # Outlook writes "0/0/00" for a date that is not set; it means empty everywhere.
 NO_DATE = "0/0/00"
+MAX_CELL = 64 << 20
+_DECLARED = re.compile(r"sep=(.)\r?\n")
 
 _CP1252_UNDEFINED = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
 _BOMS = (
@@ -251,15 +254,20 @@ class CsvTable:
         self.scan = scan
         self.name = scan.path.name
         self._delimiter = delimiter
+        self._declared: int | None = None
         self.line_prefix = f"{self.name}:line "
         self.unit = "line"
 
     @property
     def delimiter(self) -> str:
-        """The configured delimiter, else the sniffed one."""
-        if self._delimiter is None:
+        """The configured delimiter, else a ``sep=`` first line (Excel), else the sniffed one."""
+        if self._delimiter is None or self._declared is None:
             with open_text(self.scan) as handle:
-                self._delimiter = sniff_delimiter(handle.read(1 << 16))
+                sample = handle.read(1 << 16)
+            declared = _DECLARED.match(sample)
+            self._declared = 1 if declared else 0
+            if self._delimiter is None:
+                self._delimiter = declared.group(1) if declared else sniff_delimiter(sample)
         return self._delimiter
 
     def header(self) -> list[str]:
@@ -279,22 +287,38 @@ class CsvTable:
         yield from records
 
     def _records(self, *, header: bool) -> Iterator[tuple[int, list[str]] | BadRow]:
+        delimiter = self.delimiter
+        declared = self._declared or 0
+        # The csv module refuses cells over 128 KiB by default, and a long pasted e-mail in a
+        # Notes cell is bigger. The limit is process-wide; ledgerlink only ever raises it.
+        csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL))
         with open_text(self.scan) as handle:
-            reader = csv.reader(handle, delimiter=self.delimiter, strict=True)
+            reader = csv.reader(handle, delimiter=delimiter, strict=True)
             previous = 0
+            if declared:
+                next(handle, None)  # Excel's "sep=;" line is not a record
+                previous = 1
             while True:
                 # A plain for loop is the fast path; after a parse error it resumes on the next row.
                 try:
                     for cells in reader:
-                        start, previous = previous + 1, reader.line_num
+                        start, previous = previous + 1, reader.line_num + declared
                         if cells:
                             yield start, cells
                             if header:
                                 return
                     return
                 except csv.Error as exc:
-                    yield BadRow(previous + 1, reader.line_num, str(exc))
-                    previous = reader.line_num
+                    if "field larger than field limit" in str(exc):
+                        # Reading on would start inside that cell and invent rows from its text.
+                        raise ConfigError(
+                            f"{self.name}, line {previous + 1}: a cell is larger than "
+                            f"{MAX_CELL >> 20} MiB",
+                            hint="Shorten that cell in the CRM (often a pasted e-mail in the "
+                            "notes), or check the line for a stray double quote",
+                        ) from None
+                    yield BadRow(previous + 1, reader.line_num + declared, str(exc))
+                    previous = reader.line_num + declared
 
     def describe(self, noun: str = "rows") -> str:
         """``contacts.csv: 1,204 rows, UTF-8 with BOM, delimiter ','`` (reads the whole file)."""
