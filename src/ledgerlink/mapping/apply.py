@@ -136,7 +136,8 @@ class Mapper:
             raise RecordError(f"expected a {self._source_type.__name__}, got {record!r}")
         if self._blank:
             record = dataclasses.replace(record, **self._blank)
-        fields = record_fields(record)
+        needs_fields = self._filter is not None or self._rules_compiled
+        fields = record_fields(record) if needs_fields else {}
         if self._filter is not None and not self._filter.matches(fields):
             return None
         desired: Record
