@@ -33,6 +33,7 @@ from ledgerlink.connectors.tally.readback import (
     voucher_invoice,
     voucher_read,
 )
+from ledgerlink.connectors.tally.xml import BadXmlError, Element, text_of
 from ledgerlink.errors import ConnectionFailedError, ErrorContext, RecordError
 
 _PREFIX = "tally1:"
@@ -72,6 +73,23 @@ class ReadCursor:
         return cls(company, int(data["a"]), dict(data.get("k", {})), list(data.get("o", [])))
 
 
+def parse_vouchers(nodes: Iterable[Element]) -> tuple[list[VoucherRead], list[ReadFailure]]:
+    """Every voucher that can be read, and a failure naming each one that cannot."""
+    readable: list[VoucherRead] = []
+    failures: list[ReadFailure] = []
+    for node in nodes:
+        try:
+            readable.append(voucher_read(node))
+        except BadXmlError as exc:
+            guid = text_of(node, "GUID") or node.get("REMOTEID") or "?"
+            error = RecordError(
+                f"Tally's voucher {guid} cannot be read: {exc}",
+                hint="Open the voucher in Tally and correct it; it is read again next time",
+            )
+            failures.append(ReadFailure(guid, f"tally:{guid}", error))
+    return readable, failures
+
+
 def _bill_status(amount: Decimal, paid: Decimal, credited: Decimal) -> InvoiceStatus:
     if amount and credited >= amount:
         return "void"
@@ -108,7 +126,7 @@ class TallyReader:
         ids = queries.ledger_ids(self._client, group)
         after = previous.alter_id if previous else None
         changed = {g for g, (alter, _) in ids.items() if after is None or alter > after}
-        items: list[Change] = []
+        items: list[Change | ReadFailure] = []
         keys: dict[str, list[str]] = {}
         if changed:
             for node in queries.ledgers(self._client, group=group, alter_after=after):
@@ -133,8 +151,7 @@ class TallyReader:
         credited: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
         cfg = self._config
         types = (cfg.receipt_voucher_type, cfg.credit_note_voucher_type)
-        for node in queries.vouchers(self._client, types):
-            voucher = voucher_read(node)
+        for voucher in parse_vouchers(queries.vouchers(self._client, types))[0]:
             if voucher.cancelled:
                 continue
             target = paid if voucher.voucher_type == cfg.receipt_voucher_type else credited
@@ -142,11 +159,10 @@ class TallyReader:
                 target[(voucher.party, bill)] += amount
         return paid, credited
 
-    def _invoices(self, nodes: Iterable[Any]) -> list[tuple[VoucherRead, Record]]:
+    def _invoices(self, vouchers: Iterable[VoucherRead]) -> list[tuple[VoucherRead, Record]]:
         paid, credited = self._settlement_totals()
         result: list[tuple[VoucherRead, Record]] = []
-        for node in nodes:
-            voucher = voucher_read(node)
+        for voucher in vouchers:
             bills = new_bills(voucher)
             key = (voucher.party, bills[0][0]) if bills else (voucher.party, "")
             amount = bills[0][1] if bills else Decimal(0)
@@ -170,12 +186,14 @@ class TallyReader:
             or bool(set(previous.others) - set(settle_ids))
         )
         changed_sales = any(after is None or a > after for a in ids.values())
-        items: list[Change] = []
+        items: list[Change | ReadFailure] = []
         keys: dict[str, list[str]] = {}
         if settled_moved or changed_sales:
             since = None if settled_moved else after
             nodes = queries.vouchers(self._client, (cfg.sales_voucher_type,), alter_after=since)
-            for voucher, invoice in self._invoices(nodes):
+            vouchers, failures = parse_vouchers(nodes)
+            items.extend(failures)
+            for voucher, invoice in self._invoices(vouchers):
                 items.append(_change(voucher.guid, invoice))
                 keys[voucher.guid] = [voucher.guid]
         read = _finish(previous, ids, keys, items, company=info.guid, alter_id=info.alt_voucher_id)
@@ -186,7 +204,7 @@ class TallyReader:
         """Every Sales voucher, for first-sync matching."""
         self._company()
         nodes = queries.vouchers(self._client, (self._config.sales_voucher_type,))
-        for voucher, invoice in self._invoices(nodes):
+        for voucher, invoice in self._invoices(parse_vouchers(nodes)[0]):
             own = voucher.guid if voucher.guid.startswith("ll-") else ""
             yield TargetRecord(voucher.guid, invoice, own)
 
@@ -199,11 +217,12 @@ class TallyReader:
         cfg = self._config
         ids = queries.voucher_ids(self._client, (cfg.receipt_voucher_type,))
         after = previous.alter_id if previous else None
-        items: list[Change] = []
+        items: list[Change | ReadFailure] = []
         keys: dict[str, list[str]] = {}
         if any(after is None or a > after for a in ids.values()):
             nodes = queries.vouchers(self._client, (cfg.receipt_voucher_type,), alter_after=after)
-            receipts = [voucher_read(node) for node in nodes]
+            receipts, failures = parse_vouchers(nodes)
+            items.extend(failures)
             invoice_ids = self._invoice_ids() if receipts else {}
             for voucher in receipts:
                 found = receipt_payments(voucher, cfg, invoice_ids)
@@ -212,11 +231,10 @@ class TallyReader:
         return _finish(previous, ids, keys, items, company=info.guid, alter_id=info.alt_voucher_id)
 
     def _invoice_ids(self) -> dict[tuple[str, str], str]:
-        fields = ("GUID", "PartyLedgerName", "AllLedgerEntries", "LedgerEntries")
+        fields = ("GUID", "Date", "PartyLedgerName", "AllLedgerEntries", "LedgerEntries")
         nodes = queries.vouchers(self._client, (self._config.sales_voucher_type,), fields=fields)
         found: dict[tuple[str, str], str] = {}
-        for node in nodes:
-            voucher = voucher_read(node)
+        for voucher in parse_vouchers(nodes)[0]:
             for bill, _ in new_bills(voucher):
                 found[(voucher.party, bill)] = voucher.guid
         return found
@@ -226,7 +244,7 @@ def _finish(
     previous: ReadCursor | None,
     ids: dict[str, Any],
     keys: dict[str, list[str]],
-    items: list[Change],
+    items: list[Change | ReadFailure],
     *,
     company: str,
     alter_id: int,
@@ -256,7 +274,7 @@ def _deleted_load(key: str) -> Callable[[], Record]:
 class TallyRead:
     """A ``StreamRead`` over a read's changes; its cursor is encoded when asked for."""
 
-    def __init__(self, items: list[Change], cursor: ReadCursor) -> None:
+    def __init__(self, items: list[Change | ReadFailure], cursor: ReadCursor) -> None:
         self.items = items
         self.next_cursor = cursor
 
