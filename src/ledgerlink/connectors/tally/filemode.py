@@ -142,13 +142,19 @@ def object_key(node: Element) -> str:
 
 
 def digest(node: Element) -> str:
-    """A content digest of an object, independent of whether it is sent as Create or Alter."""
+    """A content digest of an object, the same whether it is written as a Create or an Alter.
+
+    Left out: the action, the NAME attribute (an alteration names the old name), the GUID and
+    opening balance only a creation carries, and empty tags an alteration uses to clear a field.
+    """
     copy = etree.fromstring(etree.tostring(node))
     for attribute in ("ACTION", "NAME"):
         if attribute in copy.attrib:
             del copy.attrib[attribute]
-    for guid in copy.findall("GUID"):
-        copy.remove(guid)
+    for child in list(copy):
+        empty = len(child) == 0 and not (child.text or "").strip()
+        if child.tag in ("GUID", "OPENINGBALANCE") or empty:
+            copy.remove(child)
     return hashlib.sha256(etree.tostring(copy, method="c14n")).hexdigest()[:32]
 
 
