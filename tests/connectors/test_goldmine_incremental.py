@@ -28,9 +28,9 @@ def keys(changes: list) -> set[str]:  # type: ignore[type-arg]
 
 def test_first_read_takes_everything_then_nothing_old(gm: GoldMineEmulator, tmp_path: Path) -> None:
     gm.now = START - timedelta(days=3)
-    old = gm.seed(5)
+    old = gm.seed(5)  # stamped a minute apart, the newest at START - 3 days
     gm.now = START
-    connector = connector_for(gm, tmp_path)
+    connector = connector_for(gm, tmp_path, overlap_seconds=0)
 
     first, cursor = read_all(connector, "contacts")
     again, cursor_again = read_all(connector, "contacts", cursor)
@@ -41,6 +41,19 @@ def test_first_read_takes_everything_then_nothing_old(gm: GoldMineEmulator, tmp_
     decoded = ReadCursor.decode(cursor)
     assert decoded is not None
     assert decoded.stamp == START - timedelta(days=3)
+    assert set(decoded.at_stamp) == {old[-1]}
+
+
+def test_look_back_rereads_only_the_window_unchanged(gm: GoldMineEmulator, tmp_path: Path) -> None:
+    old = gm.seed(5)  # 09:26 ... 09:30
+    connector = connector_for(gm, tmp_path, overlap_seconds=120)
+    first, cursor = read_all(connector, "contacts")
+
+    again, _ = read_all(connector, "contacts", cursor)
+
+    assert [c.key for c in again] == old[2:4]  # 09:28 and 09:29; 09:30 is the boundary
+    versions = {c.key: c.version for c in first}
+    assert all(c.version == versions[c.key] for c in again)  # the engine skips them
 
 
 def test_edit_after_the_cursor_is_read(gm: GoldMineEmulator, tmp_path: Path) -> None:

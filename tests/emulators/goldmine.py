@@ -25,7 +25,7 @@ import struct
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -383,7 +383,8 @@ class GoldMineEmulator:
 
     def seed(self, count: int, *, seed: int = 7, batch: int = 5_000) -> list[str]:
         """``count`` realistic contacts (1-2 e-mails, CONTACT2 fields, one in three with an
-        opportunity), inserted in bulk; return their ACCOUNTNOs."""
+        opportunity) stamped a minute apart up to ``now``, inserted in bulk; return their
+        ACCOUNTNOs."""
         rng = random.Random(seed)
         accounts: list[str] = []
         rows: dict[str, list[dict[str, Any]]] = {
@@ -392,7 +393,9 @@ class GoldMineEmulator:
             "contsupp": [],
             "opmgr": [],
         }
+        now = self.now
         for n in range(count):
+            self.now = now - timedelta(minutes=count - 1 - n)  # edited over time, newest last
             given, family = rng.choice(GIVEN), rng.choice(FAMILY)
             city, state, zip_code, country = rng.choice(CITIES)
             row = self.contact_row(
@@ -441,6 +444,7 @@ class GoldMineEmulator:
             if len(rows["contact1"]) >= batch:
                 self._bulk(rows)
         self._bulk(rows)
+        self.now = now
         return accounts
 
     def _bulk(self, rows: dict[str, list[dict[str, Any]]]) -> None:

@@ -137,14 +137,14 @@ class Database:
             isinstance(exc, OperationalError) and _is_schema_problem(reason)
         ):
             return ConfigError(
-                f"{doing}: the database at {self.shown} does not look like GoldMine's: {reason}",
+                f"the database does not look like GoldMine's ({doing}): {reason}",
                 hint="Check that `url:` names the GoldMine contact-set database and that the "
                 "`user_fields:` exist in CONTACT2; `ledgerlink check` lists what is missing",
                 context=context,
             )
         if isinstance(exc, DBAPIError | OperationalError):
             return ConnectionFailedError(
-                f"{doing}: cannot reach the GoldMine database {self.shown}: {reason}",
+                f"cannot reach the GoldMine database ({doing}): {reason}",
                 hint="Check that the server is running and reachable, and the user name and "
                 "password (`password:` or ${GM_PASSWORD})",
                 context=context,

@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from nameparser import HumanName
+from nameparser.config import CONSTANTS
 
 from ledgerlink.canonical.money import Money, parse_amount
 from ledgerlink.canonical.normalise import (
@@ -93,7 +94,10 @@ def split_name(full: str, surname: str) -> tuple[str, str]:
     if not name:
         return "", ""
     if last and len(name) > len(last) and name.casefold().endswith(" " + last.casefold()):
-        head = HumanName(name[: -len(last)].strip().rstrip(","))  # the surname is known
+        rest = name[: -len(last)].strip().rstrip(",")  # the surname is known
+        if " " not in rest and "." not in rest and rest.casefold() not in CONSTANTS.titles:
+            return rest, last  # "John" + "Smith": by far the most common case, and cheap
+        head = HumanName(rest)
         return " ".join(p for p in (head.first, head.middle, head.last) if p), last
     parsed = HumanName(name)
     given = " ".join(p for p in (parsed.first, parsed.middle) if p)
