@@ -342,13 +342,16 @@ def unique_names(header: Sequence[str]) -> tuple[str, ...]:
 class RowView(Mapping[str, str]):
     """A row (or a deal's rows) as header → cell, built only when someone looks at it."""
 
-    __slots__ = ("_names", "_rows")
+    __slots__ = ("_names", "_pairs_cache", "_rows")
 
     def __init__(self, names: Sequence[str], rows: Sequence[tuple[int, Sequence[str]]]) -> None:
         self._names = names
         self._rows = rows
+        self._pairs_cache: dict[str, str] | None = None
 
     def _pairs(self) -> dict[str, str]:
+        if self._pairs_cache is not None:
+            return self._pairs_cache
         pairs: dict[str, str] = {}
         for number, (line, cells) in enumerate(self._rows):
             suffix = f" (line {line})" if number else ""
@@ -360,6 +363,7 @@ class RowView(Mapping[str, str]):
                         else f"column {position + 1}"
                     )
                     pairs[name + suffix] = cell
+        self._pairs_cache = pairs
         return pairs
 
     def __getitem__(self, key: str) -> str:

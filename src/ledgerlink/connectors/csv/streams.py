@@ -189,7 +189,8 @@ def _groups(
     """Rows in deals: consecutive rows with one id form one deal when the file has line items."""
     id_at = columns.index("id")
     width = columns.width
-    group_id, group = "", list[Row]()
+    group_id = ""
+    group: list[Row] = []
     for item in table.rows():
         if isinstance(item, BadRow):
             yield item
