@@ -23,6 +23,7 @@ from ledgerlink.connectors.goldmine.translate import (
 )
 from ledgerlink.connectors.registry import connector_type
 from ledgerlink.errors import ConfigError, ConnectionFailedError, RecordError
+from tests.emulators.goldmine import GoldMineEmulator
 
 SECRET = "S3cr3t-pa55!"
 
@@ -127,6 +128,13 @@ def test_missing_sqlite_file_and_missing_tables(tmp_path: Path) -> None:
         connector(tmp_path, url="sqlite:///empty.db").check()
     with pytest.raises(ConfigError, match="does not look like GoldMine"):
         list(connector(tmp_path, url="sqlite:///empty.db").read("contacts", None))
+
+
+def test_relative_sqlite_path_is_relative_to_the_config(tmp_path: Path) -> None:
+    GoldMineEmulator(f"sqlite:///{tmp_path / 'gm.db'}").dispose()
+    gm = connector(tmp_path, url="sqlite:///gm.db")
+    assert "0 contact(s)" in gm.check()
+    gm.close()
 
 
 def test_not_a_url(tmp_path: Path) -> None:

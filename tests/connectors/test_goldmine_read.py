@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from ledgerlink.canonical.records import Change, Contact, Deal
 from ledgerlink.connectors.base import SourceConnector
 from ledgerlink.connectors.goldmine.connector import GoldMineConnector
 from ledgerlink.errors import ConfigError, RecordError
 from tests.emulators.goldmine import GoldMineEmulator, connector_for, database_url, read_all
+
+GMBASE = f"ll_gmbase_{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -267,9 +271,36 @@ def test_unchanged_rows_keep_their_version(gm: GoldMineEmulator, tmp_path: Path)
     assert deals_first == {c.key: c.version for c in read_all(connector, "deals")[0]}
 
 
+def test_stamps_are_in_goldmines_time_zone(gm: GoldMineEmulator, tmp_path: Path) -> None:
+    account = gm.add_contact("Chloé Dubois")  # stamped 2026-03-02 09:30, Paris time
+    contact = contacts(connector_for(gm, tmp_path, timezone="Europe/Paris"))[account]
+    assert contact.updated_at == datetime(2026, 3, 2, 9, 30, tzinfo=ZoneInfo("Europe/Paris"))
+    assert contact.updated_at.astimezone(UTC).hour == 8  # type: ignore[union-attr]
+
+
 def test_changes_are_lazy(gm: GoldMineEmulator, tmp_path: Path) -> None:
     gm.add_contact("", "")  # neither name nor company: only load() notices
     (item,), _ = read_all(connector_for(gm, tmp_path), "contacts")
     assert isinstance(item, Change)
     with pytest.raises(RecordError, match="neither a contact name nor a company"):
         item.load()
+
+
+@pytest.mark.postgres
+def test_opportunities_in_another_schema(tmp_path: Path) -> None:
+    with database_url("postgresql", tmp_path) as url:
+        setup = GoldMineEmulator(url, create=False)
+        with setup.engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{GMBASE}"'))
+        setup.dispose()
+        gm = GoldMineEmulator(url, gmbase_schema=GMBASE)
+        try:
+            account = gm.add_contact("Anna Berg")
+            opid = gm.add_opportunity(account, "Support", "100")
+            connector = connector_for(gm, tmp_path, gmbase_schema=GMBASE)
+            assert "1 contact(s)" in connector.check()
+            assert set(deals(connector)) == {opid}
+        finally:
+            with gm.engine.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{GMBASE}" CASCADE'))
+            gm.dispose()

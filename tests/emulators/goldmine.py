@@ -147,11 +147,18 @@ def read_all(
 class GoldMineEmulator:
     """GoldMine's tables in a database, written to the way GoldMine writes them."""
 
-    def __init__(self, url: str, *, now: datetime = START, create: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        now: datetime = START,
+        create: bool = True,
+        gmbase_schema: str | None = None,
+    ) -> None:
         self.url = url
         self.connectors: list[GoldMineConnector] = []
         self.engine = create_engine(_url(url))
-        self.tables = goldmine_tables()
+        self.tables = goldmine_tables(gmbase_schema=gmbase_schema)
         self.now = now
         self._serial = 0
         self._rng = random.Random(0)

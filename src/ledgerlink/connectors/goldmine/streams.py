@@ -54,21 +54,24 @@ OPMGR_COLUMNS = (
 class RawRow(Mapping[str, str]):
     """A row's values as text, built only when the dead-letter queue asks for them."""
 
-    def __init__(self, values: Row, extra: Mapping[str, str] | None = None) -> None:
+    EMAILS = "E-MAIL ADDRESSES"
+
+    def __init__(self, values: Row, emails: Sequence[Row] | None = None) -> None:
         self._values = values
-        self._extra = extra or {}
+        self._emails = emails
 
     def __getitem__(self, key: str) -> str:
-        if key in self._extra:
-            return self._extra[key]
+        if key == self.EMAILS and self._emails is not None:
+            return "; ".join(text(e["CONTSUPREF"]) + text(e["ADDRESS1"]) for e in self._emails)
         return text(self._values[key])
 
     def __iter__(self) -> Iterator[str]:
         yield from self._values.keys()
-        yield from self._extra
+        if self._emails is not None:
+            yield self.EMAILS
 
     def __len__(self) -> int:
-        return len(self._values) + len(self._extra)
+        return len(self._values) + (self._emails is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,13 +189,12 @@ def read_contacts(
                 stamp = _contact_stamp(main, rows)
                 version = _contact_digest(main, labels, rows)
                 if window.wants(key, stamp, version):
-                    addresses = "; ".join(text(e["CONTSUPREF"]) + text(e["ADDRESS1"]) for e in rows)
                     yield Change(
                         key=key,
                         version=version,
                         load=functools.partial(build_contact, main, rows, stamp, row_settings),
                         location=location,
-                        raw=RawRow(main, {"E-MAIL ADDRESSES": addresses}),
+                        raw=RawRow(main, rows),
                     )
         log = LogWindow(plan.cursor)
         yield from _deletions(lookup_conn, plan.tables, "contacts", log)
