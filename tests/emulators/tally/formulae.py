@@ -82,8 +82,12 @@ def _compare(left: Value, op: str, right: Value) -> bool:
     }[op]  # fmt: skip
 
 
+Getter = Callable[[str], str]
+Node = Callable[[Getter], Value]
+
+
 class Formula:
-    """A parsed formula, evaluated against objects through a field getter."""
+    """A formula parsed once into closures, then evaluated against objects through a getter."""
 
     def __init__(
         self,
@@ -95,15 +99,13 @@ class Formula:
         self._variables = {k.casefold(): v for k, v in variables.items()}
         self._base_type = base_type
         self._position = 0
-        self._field: Callable[[str], str] = lambda _name: ""
-
-    def matches(self, field: Callable[[str], str]) -> bool:
-        """True when the formula holds for the object whose fields ``field`` returns."""
-        self._field, self._position = field, 0
-        value = self._or()
+        self._root = self._or()
         if self._position != len(self._tokens):
             raise FormulaError(f"unexpected {self._tokens[self._position].text!r}")
-        return bool(value)
+
+    def matches(self, field: Getter) -> bool:
+        """True when the formula holds for the object whose fields ``field`` returns."""
+        return bool(self._root(field))
 
     def _peek(self) -> Token | None:
         return self._tokens[self._position] if self._position < len(self._tokens) else None
@@ -122,56 +124,64 @@ class Formula:
             return True
         return False
 
-    def _or(self) -> Value:
-        value = self._and()
+    def _or(self) -> Node:
+        parts = [self._and()]
         while self._word("OR"):
-            right = self._and()
-            value = bool(value) or bool(right)
-        return value
+            parts.append(self._and())
+        if len(parts) == 1:
+            return parts[0]
+        return lambda get: any(part(get) for part in parts)
 
-    def _and(self) -> Value:
-        value = self._not()
+    def _and(self) -> Node:
+        parts = [self._not()]
         while self._word("AND"):
-            right = self._not()
-            value = bool(value) and bool(right)
-        return value
+            parts.append(self._not())
+        if len(parts) == 1:
+            return parts[0]
+        return lambda get: all(part(get) for part in parts)
 
-    def _not(self) -> Value:
+    def _not(self) -> Node:
         if self._word("NOT"):
-            return not bool(self._not())
+            inner = self._not()
+            return lambda get: not inner(get)
         return self._comparison()
 
-    def _comparison(self) -> Value:
+    def _comparison(self) -> Node:
         left = self._term()
         token = self._peek()
         if token is not None and token.kind == "op":
             self._position += 1
-            return _compare(left, token.text, self._term())
+            right, op = self._term(), token.text
+            return lambda get: _compare(left(get), op, right(get))
         return left
 
-    def _term(self) -> Value:
+    def _term(self) -> Node:
         token = self._take()
         if token.kind == "paren" and token.text == "(":
-            value = self._or()
+            inner = self._or()
             if self._take().text != ")":
                 raise FormulaError("a parenthesis is not closed")
-            return value
+            return inner
         if token.kind == "string":
-            return token.text[1:-1]
+            text = token.text[1:-1]
+            return lambda _get: text
         if token.kind == "number":
-            return Decimal(token.text)
+            number = Decimal(token.text)
+            return lambda _get: number
         if token.kind == "field":
-            return self._field(token.text[1:])
+            name = token.text[1:]
+            return lambda get: get(name)
         if token.kind == "var":
-            name = token.text[2:].casefold()
-            if name not in self._variables:
+            variable = token.text[2:].casefold()
+            if variable not in self._variables:
                 raise FormulaError(f"unknown variable {token.text}")
-            return self._variables[name]
+            value = self._variables[variable]
+            return lambda _get: value
         if token.kind == "func":
             return self._function(token.text[2:])
         raise FormulaError(f"unexpected {token.text!r}")
 
-    def _arguments(self, count: int) -> list[Value]:
+    def _arguments(self, count: int) -> list[Node]:
         values = []
         for _ in range(count):
             if self._take().kind != "colon":
@@ -179,13 +189,14 @@ class Formula:
             values.append(self._term())
         return values
 
-    def _function(self, name: str) -> Value:
+    def _function(self, name: str) -> Node:
         upper = name.upper()
         if upper == "ISEQUAL":
             left, right = self._arguments(2)
-            return _compare(left, "=", right)
+            return lambda get: _compare(left(get), "=", right(get))
         kinds = {"ISSALES": "Sales", "ISRECEIPT": "Receipt", "ISCREDITNOTE": "Credit Note"}
         if upper in kinds:
             (value,) = self._arguments(1)
-            return self._base_type(str(value)) == kinds[upper]
+            kind, base = kinds[upper], self._base_type
+            return lambda get: base(str(value(get))) == kind
         raise FormulaError(f"unknown function $${name}")

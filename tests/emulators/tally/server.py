@@ -253,6 +253,7 @@ def _handler_for(
 ) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out at once, as from Tally
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

@@ -25,8 +25,6 @@ VOUCHER_FIELDS = (
     "GUID", "AlterID", "Date", "VoucherTypeName", "VoucherNumber", "PartyLedgerName",
     "Narration", "IsCancelled", "AllLedgerEntries", "LedgerEntries", "AllInventoryEntries",
 )  # fmt: skip
-# OR-ed GUID comparisons per presence query: keeps each formula a reasonable size.
-_GUIDS_PER_QUERY = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,17 +138,26 @@ def ledger_ids(client: TallyClient, group: str) -> dict[str, tuple[int, str]]:
     return {text_of(n, "GUID"): (int_of(text_of(n, "ALTERID")), object_name(n)) for n in nodes}
 
 
-def present_vouchers(client: TallyClient, guids: Sequence[str]) -> set[str]:
-    """Which of these GUIDs Tally holds a voucher for."""
-    found: set[str] = set()
-    for start in range(0, len(guids), _GUIDS_PER_QUERY):
-        chunk = guids[start : start + _GUIDS_PER_QUERY]
-        request = collection_request(
-            "LedgerlinkPresence",
-            client.company,
-            object_type="Voucher",
-            fetch=("GUID",),
-            filters={"LedgerlinkGuids": " OR ".join(f"$GUID = {quote(g)}" for g in chunk)},
-        )
-        found.update(text_of(n, "GUID") for n in _objects(client, request, "VOUCHER"))
-    return found & set(guids)
+def vouchers_altered_after(client: TallyClient, after: int) -> set[str]:
+    """GUIDs of vouchers created or altered after AlterID ``after``: what an import did."""
+    request = collection_request(
+        "LedgerlinkAltered",
+        client.company,
+        object_type="Voucher",
+        fetch=("GUID",),
+        filters={"LedgerlinkAfter": f"$AlterID > {after}"},
+    )
+    return {text_of(n, "GUID") for n in _objects(client, request, "VOUCHER")}
+
+
+def masters_altered_after(client: TallyClient, object_type: str, after: int) -> dict[str, str]:
+    """Name → GUID of masters of a type created or altered after AlterID ``after``."""
+    request = collection_request(
+        "LedgerlinkAlteredMasters",
+        client.company,
+        object_type=object_type,
+        fetch=("Name", "GUID"),
+        filters={"LedgerlinkAfter": f"$AlterID > {after}"},
+    )
+    tag = object_type.upper()
+    return {object_name(n): text_of(n, "GUID") for n in _objects(client, request, tag)}

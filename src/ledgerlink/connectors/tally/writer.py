@@ -43,26 +43,44 @@ class EnvelopeSender:
     """Sends objects in envelopes of ``batch_size`` and works out every object's outcome.
 
     A clean answer (no errors, every object counted) settles the envelope. Otherwise the objects
-    that provably arrived (``verify``: creates found by identity) are done; when exactly one is
-    left it gets Tally's message; the rest are sent again one by one, which is safe because each
-    carries its REMOTEID, so the answer names exactly one object.
+    that provably arrived are done (``verify``: Tally shows them created or altered after the
+    AlterID read before the import); when exactly one is left and Tally reported one error, that
+    object gets Tally's message; the rest are sent again one by one, which is safe because each
+    carries its REMOTEID, so each answer speaks of exactly one object.
     """
 
     def __init__(self, client: TallyClient, batch_size: int) -> None:
         self._client = client
         self._batch_size = batch_size
+        self._merge_ok = False
         self.envelopes = 0
 
     def send(
-        self, report: ImportReport, items: Sequence[Prepared], verify: Verify, what: str
+        self,
+        report: ImportReport,
+        items: Sequence[Prepared],
+        verify: Verify,
+        what: str,
+        *,
+        merge_ok: bool = False,
     ) -> dict[int, RecordError | None]:
-        """Import the items; None for each one Tally took, else its error."""
+        """Import the items; None for each one Tally took, else its error.
+
+        Only with ``merge_ok`` does a duplicate Tally combined or ignored count as taken (stock
+        items); a ledger or voucher must be created, or altered through its own REMOTEID.
+        """
+        self._merge_ok = merge_ok
         outcomes: dict[int, RecordError | None] = {}
         for start in range(0, len(items), self._batch_size):
             outcomes.update(
                 self._envelope(report, items[start : start + self._batch_size], verify, what)
             )
         return outcomes
+
+    def _taken(self, result: ImportResult) -> int:
+        if self._merge_ok:
+            return result.accepted
+        return result.created + result.altered + result.deleted + result.cancelled
 
     def _post(self, report: ImportReport, items: Sequence[Prepared]) -> ImportResult:
         self.envelopes += 1
@@ -73,16 +91,16 @@ class EnvelopeSender:
         self, report: ImportReport, items: Sequence[Prepared], verify: Verify, what: str
     ) -> dict[int, RecordError | None]:
         result = self._post(report, items)
-        if result.clean and result.accepted >= len(items):
+        if result.clean and self._taken(result) >= len(items):
             return dict.fromkeys((p.position for p in items), None)
         if len(items) == 1:
-            ok = result.clean and result.accepted >= 1
+            ok = result.clean and self._taken(result) >= 1
             return {items[0].position: None if ok else rejection(result, what)}
         arrived = verify(items)
         outcomes: dict[int, RecordError | None] = dict.fromkeys(arrived, None)
         rest = [p for p in items if p.position not in arrived]
         failures = result.errors + result.exceptions
-        if len(rest) == 1 and rest[0].create and result.line_errors and failures == 1:
+        if len(rest) == 1 and result.line_errors and failures == 1:
             outcomes[rest[0].position] = rejection(result, what)
             return outcomes
         for item in rest:
@@ -105,10 +123,11 @@ class HttpWriter:
         self._directory = directory
         self._today = today
         self.sender = EnvelopeSender(client, config.batch_size)
+        self._marks: queries.CompanyInfo | None = None
 
     def apply(self, requests: Sequence[WriteRequest]) -> list[WriteOutcome]:
         """Customers first, then stock items invoices need, then vouchers."""
-        self._directory.refresh()
+        self._marks = self._directory.refresh()
         outcomes: dict[int, WriteOutcome] = {}
         ledgers: list[Prepared] = []
         vouchers: list[Prepared] = []
@@ -171,7 +190,9 @@ class HttpWriter:
                      identity=name, target_id=name, create=True)
             for i, name in enumerate(missing)
         ]  # fmt: skip
-        results = self.sender.send("All Masters", items, lambda _items: set(), "stock item")
+        results = self.sender.send(
+            "All Masters", items, self._present_stock, "stock item", merge_ok=True
+        )
         failed_items = {p.identity: results[p.position] for p in items if results[p.position]}
         self._directory.add_stock(set(missing) - set(failed_items))
         kept = []
@@ -189,19 +210,33 @@ class HttpWriter:
         return kept
 
     def _present_vouchers(self, items: Sequence[Prepared]) -> set[int]:
-        creates = {p.identity: p.position for p in items if p.create}
-        found = queries.present_vouchers(self._client, list(creates))
-        return {creates[guid] for guid in found}
+        assert self._marks is not None
+        found = queries.vouchers_altered_after(self._client, self._marks.alt_voucher_id)
+        return {p.position for p in items if p.identity in found}
+
+    def _present_masters(self, items: Sequence[Prepared], object_type: str) -> dict[int, str]:
+        assert self._marks is not None
+        self._directory.forget_master_id()
+        found = queries.masters_altered_after(self._client, object_type, self._marks.alt_master_id)
+        folded = {name.casefold(): guid for name, guid in found.items()}
+        return {
+            p.position: folded[p.identity.casefold()]
+            for p in items
+            if p.identity.casefold() in folded
+        }
 
     def _present_ledgers(self, items: Sequence[Prepared]) -> set[int]:
-        self._directory.reload()
-        self._directory.forget_master_id()
-        arrived = set()
-        for item in items:
-            info = self._directory.ledger(item.identity)
-            if item.create and item.ledger and info and info.guid == item.ledger.guid:
-                arrived.add(item.position)
-        return arrived
+        found = self._present_masters(items, "Ledger")
+        by_position = {p.position: p for p in items}
+        return {
+            position
+            for position, guid in found.items()
+            if not by_position[position].create
+            or guid == by_position[position].request.ledgerlink_id
+        }
+
+    def _present_stock(self, items: Sequence[Prepared]) -> set[int]:
+        return set(self._present_masters(items, "StockItem"))
 
 
 def failed(request: WriteRequest, error: LedgerlinkError) -> WriteOutcome:
