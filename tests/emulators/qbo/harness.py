@@ -55,6 +55,8 @@ def make_connector(
     **settings: Any,
 ) -> QuickBooksOnlineConnector:
     """A connector authorised for the emulator's company, sharing its clock when it is manual."""
+    if clock is None and isinstance(emulator.clock, ManualClock):
+        clock = emulator.clock
     token = refresh_token or emulator.authorise().refresh_token
     config = QuickBooksOnlineConfig(
         type="quickbooks_online",

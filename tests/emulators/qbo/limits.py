@@ -67,7 +67,7 @@ class _Bucket:
     def wait(self, now: float) -> float:
         self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.per_second)
         self.stamp = now
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.per_second
+        return 0.0 if self.tokens >= 1 - 1e-9 else (1 - self.tokens) / self.per_second
 
 
 @dataclass

@@ -9,6 +9,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 
+_EPSILON = 1e-9
+
+
 @dataclass(frozen=True, slots=True)
 class RateLimit:
     """At most ``requests`` per ``seconds``, refilled continuously (a token bucket of that size)."""
@@ -60,7 +63,9 @@ class TokenBucket:
     def wait_time(self, now: float) -> float:
         """Seconds until one token is available (0 when one is available now)."""
         self._refill(now)
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+        if self.tokens >= 1 - _EPSILON:  # float refill may land a hair below a whole token
+            return 0.0
+        return (1 - self.tokens) / self.rate
 
     def take(self) -> None:
         """Spend one token (call only after ``wait_time`` returned 0)."""
