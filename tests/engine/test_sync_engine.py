@@ -76,8 +76,11 @@ def books() -> FakeBooks:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path, crm: FakeCrm, books: FakeBooks) -> Iterator[Workspace]:
-    loaded = parse_config(CONFIG, tmp_path / "ledgerlink.yaml", {})
+def workspace(
+    tmp_path: Path, state_url: str, crm: FakeCrm, books: FakeBooks
+) -> Iterator[Workspace]:
+    """A workspace over the fakes, its state on SQLite and (again) on PostgreSQL."""
+    loaded = parse_config(CONFIG.replace("sqlite:///state.db", state_url), tmp_path / "l.yaml", {})
     store = StateStore.open(loaded.state_url())
     yield Workspace(loaded, store, {"crm": crm, "books": books})
     store.close()
@@ -214,12 +217,13 @@ def test_first_sync_matches_customers_already_in_the_books(
     )
 
 
+@pytest.mark.parametrize("state_url", ["sqlite"], indirect=True)
 def test_lost_state_does_not_duplicate(
     tmp_path: Path, workspace: Workspace, books: FakeBooks, crm: FakeCrm
 ) -> None:
     sync(workspace)
     workspace.store.close()
-    (tmp_path / "state.db").unlink()
+    Path(workspace.loaded.state_url().removeprefix("sqlite:///")).unlink()
     loaded = workspace.loaded
     fresh = Workspace(loaded, StateStore.open(loaded.state_url()), {"crm": crm, "books": books})
     report = sync(fresh)
@@ -259,7 +263,9 @@ def test_changing_the_mapping_rediffs_without_rewriting_unchanged_records(
         "    to: books.customers\n",
         "    to: books.customers\n    fields:\n      notes: {default: 'from the CRM'}\n",
     )
-    loaded = parse_config(changed, tmp_path / "ledgerlink.yaml", {})
+    loaded = parse_config(
+        changed.replace("sqlite:///state.db", workspace.loaded.state_url()), tmp_path / "l.yaml", {}
+    )
     again = Workspace(loaded, workspace.store, {"crm": crm, "books": books})
     report = sync(again)
     assert counts(report, "customers")["updated"] == 2
