@@ -16,6 +16,7 @@ Encoding = Literal["utf-8", "utf-16"]
 # Tally writes raw control characters and references to them (``&#4;``) into its XML; both are
 # illegal in XML 1.0 and real clients drop them before parsing (reference §3.1).
 _CONTROL_CHARS = dict.fromkeys(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CHAR_REF = re.compile(r"&#(x[0-9a-fA-F]+|[0-9]+);")
 _DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _DTD = re.compile(r"<!(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
@@ -54,7 +55,7 @@ def _drop_control_ref(match: re.Match[str]) -> str:
 
 def clean_text(value: str) -> str:
     """Text with the characters XML 1.0 forbids removed (control characters but TAB, LF, CR)."""
-    return value.translate(_CONTROL_CHARS)
+    return _CONTROL.sub("", value) if _CONTROL.search(value) else value
 
 
 def strip_control(text: str) -> str:
@@ -120,7 +121,9 @@ def content_type(encoding: Encoding) -> str:
 
 def sub(parent: Element, tag: str, text: str | None = None, **attrs: str) -> Element:
     """Append a child element with text (control characters removed) and attributes."""
-    child = etree.SubElement(parent, tag, {k: clean_text(v) for k, v in attrs.items()})
+    child = etree.SubElement(
+        parent, tag, {k: clean_text(v) for k, v in attrs.items()} if attrs else None
+    )
     if text is not None:
         child.text = clean_text(text)
     return child
