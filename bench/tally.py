@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -72,7 +73,7 @@ def run(count: int, size: int, bad_every: int | None) -> Result:
                 f'<LEDGER NAME="Output {duty} @{rate}%"><PARENT>Duties &amp; Taxes</PARENT>'
                 f"<GSTDUTYHEAD>{head}</GSTDUTYHEAD></LEDGER>"
             )
-    ledgers = (
+    ledgers: dict[str, Any] = (
         {"cgst_ledger": "Output CGST @{rate}%", "sgst_ledger": "Output SGST @{rate}%",
          "igst_ledger": "Output IGST @{rate}%"}
         if bad_every is not None

@@ -84,12 +84,16 @@ def test_states_are_recognised_however_a_crm_spells_them(written: str, code: str
 
 def test_intra_state_tax_splits_into_equal_halves() -> None:
     split = split_tax(Decimal("18000.00"), intra_state=True, quantum=PAISA)
-    assert (split.cgst, split.sgst, split.igst) == (Decimal("9000.00"), Decimal("9000.00"), 0)
+    assert (split.cgst, split.sgst, split.igst) == (
+        Decimal("9000.00"),
+        Decimal("9000.00"),
+        Decimal(0),
+    )
 
 
 def test_inter_state_tax_is_all_igst() -> None:
     split = split_tax(Decimal("18000.00"), intra_state=False, quantum=PAISA)
-    assert (split.cgst, split.sgst, split.igst) == (0, 0, Decimal("18000.00"))
+    assert (split.cgst, split.sgst, split.igst) == (Decimal(0), Decimal(0), Decimal("18000.00"))
 
 
 def test_an_odd_paisa_goes_to_cgst_and_the_halves_still_add_up() -> None:

@@ -196,8 +196,7 @@ def random_invoices(draw: st.DrawFn) -> tuple[list[str], str, list[str] | None, 
         draw(st.lists(st.integers(1, 50), min_size=count, max_size=count)) if with_skus else None
     )
     nets = [
-        str(Decimal(p * (q or 1)) / 100)
-        for p, q in zip(paise, quantities or [None] * count, strict=True)
+        str(Decimal(p * q) / 100) for p, q in zip(paise, quantities or [1] * count, strict=True)
     ]
     skus = [f"SKU-{i}" for i in range(count)] if with_skus else None
     return nets, draw(RATES), skus, quantities

@@ -138,8 +138,9 @@ def test_utf16_requests_get_utf16_answers_and_names_in_indian_scripts_survive() 
     assert outcome.target_id == name
     assert set(emulator.encodings) == {"utf-16"}
     found = {t.target_id: t.record for t in books.read_existing("customers")}
-    assert isinstance(found[name], Customer)
-    assert found[name].display_name == name
+    record = found[name]
+    assert isinstance(record, Customer)
+    assert record.display_name == name
 
 
 def test_control_characters_in_tallys_data_are_dropped_when_read_back() -> None:

@@ -215,7 +215,7 @@ def new_company(name: str, state: str, gstin: str = "") -> Company:
     for vtype, parent in VOUCHER_TYPES.items():
         company.put_master("VOUCHERTYPE", _node("VOUCHERTYPE", vtype, PARENT=parent))
     company.put_master("UNIT", _node("UNIT", "Nos", DECIMALPLACES="0"))
-    seeded = (
+    seeded: tuple[tuple[str, str, dict[str, str]], ...] = (
         ("Sales", "Sales Accounts", {}),
         ("Output CGST", "Duties & Taxes", {"TAXTYPE": "GST", "GSTDUTYHEAD": "Central Tax"}),
         ("Output SGST", "Duties & Taxes", {"TAXTYPE": "GST", "GSTDUTYHEAD": "State Tax"}),

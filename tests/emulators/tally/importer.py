@@ -132,12 +132,17 @@ def _merge(stored: StoredObject, node: Element) -> None:
 
 def _clean(node: Element, name: str) -> Element:
     fresh = copy.deepcopy(node)
-    for attribute in ("ACTION", "REMOTEID"):
-        fresh.attrib.pop(attribute, None)
+    _drop_attributes(fresh)
     for guid in fresh.findall("GUID"):
         fresh.remove(guid)
     fresh.set("NAME", name)
     return fresh
+
+
+def _drop_attributes(node: Element) -> None:
+    for attribute in ("ACTION", "REMOTEID"):
+        if attribute in node.attrib:
+            del node.attrib[attribute]
 
 
 def _rename_everywhere(company: Company, kind: str, old: str, new: str) -> None:
@@ -380,8 +385,7 @@ def _voucher(company: Company, node: Element, counts: Counts) -> None:
         return
     _check_voucher(company, node, guid if existing else "")
     fresh = copy.deepcopy(node)
-    for attribute in ("ACTION", "REMOTEID"):
-        fresh.attrib.pop(attribute, None)
+    _drop_attributes(fresh)
     for old in fresh.findall("GUID"):
         fresh.remove(old)
     if existing is not None:

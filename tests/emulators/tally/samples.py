@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -55,7 +56,7 @@ def customer(name: str, *, gstin: str = "", state: str = "", country: str = "Ind
 
 
 def invoice(
-    amounts: list[Decimal | str],
+    amounts: Sequence[Decimal | str],
     rate: Decimal | str = "18",
     *,
     number: str = "",

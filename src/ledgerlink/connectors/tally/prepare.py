@@ -159,7 +159,7 @@ def prepare_invoice(
 ) -> Prepared:
     """A Sales voucher for a create or update; a Credit Note for a void (or a voided invoice)."""
     invoice = _record_of(request, Invoice)
-    party = _party(request, lookup, invoice.customer_key if request.action != "create" else "")
+    party = _party(request, lookup)
     invoice_id = request.target_id or request.ledgerlink_id
     voiding = request.action in ("void", "deactivate") or (
         request.action == "update" and invoice.status == "void"
