@@ -199,7 +199,7 @@ def currency(code: str) -> Currency:
     if units is None:
         raise RecordError(
             f"unknown currency {code!r}",
-            hint="use an ISO 4217 code such as USD, EUR, GBP or INR, "
+            hint="Use an ISO 4217 code such as USD, EUR, GBP or INR, "
             "or set `currency:` on the connection to the code the CRM means",
         )
     return Currency(normalised, units)
@@ -226,7 +226,7 @@ class Money:
         if strict and rounded != value:
             raise RecordError(
                 f"amount {value} has more decimals than {cur.code} allows ({cur.minor_units})",
-                hint="round it in the CRM to the currency's minor units",
+                hint="Round it in the CRM to the currency's minor units",
             )
         return cls(rounded, cur.code)
 
@@ -259,7 +259,7 @@ def parse_amount(text: str, *, decimal_separator: Literal[".", ","] = ".") -> De
     """
     raw = text.strip()
     if not raw:
-        raise RecordError("amount is empty", hint="fill in the amount in the CRM")
+        raise RecordError("amount is empty", hint="Fill in the amount in the CRM")
     negative = False
     value = raw
     if value.startswith("(") and value.endswith(")"):
@@ -269,7 +269,7 @@ def parse_amount(text: str, *, decimal_separator: Literal[".", ","] = ".") -> De
         value = value[3:].strip()
     if not _AMOUNT_CHARS.match(value):
         raise RecordError(
-            f"{text!r} is not an amount", hint="use digits with an optional decimal point"
+            f"{text!r} is not an amount", hint="Use digits with an optional decimal point"
         )
     if value[0] in "+-":
         negative, value = negative or value[0] == "-", value[1:]
@@ -305,9 +305,9 @@ def _normalise_separators(value: str, decimal_separator: str, original: str) -> 
         parts = integer.split(thousands)
         if not parts[0] or any(len(p) != 3 for p in parts[1:]):
             raise RecordError(
-                f"{original!r} is not an amount", hint="check the thousands separators"
+                f"{original!r} is not an amount", hint="Check the thousands separators"
             )
         integer = "".join(parts)
     if (not integer.isdigit() and integer) or (fraction and not fraction.isdigit()):
-        raise RecordError(f"{original!r} is not an amount", hint="check the separators")
+        raise RecordError(f"{original!r} is not an amount", hint="Check the separators")
     return f"{integer or '0'}.{fraction}" if fraction else integer or "0"

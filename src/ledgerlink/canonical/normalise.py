@@ -55,8 +55,9 @@ def normalise_email(value: str) -> str:
     try:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
+        reason = str(exc).rstrip(". ")
         raise RecordError(
-            f"e-mail {text!r} is not valid: {exc}",
+            f"e-mail {text!r} is not valid: {reason}",
             hint="Correct the address in the CRM, or clear it",
         ) from None
     return f"{result.local_part}@{result.domain.lower()}"
@@ -68,7 +69,11 @@ def email_key(value: str) -> str:
 
 
 def normalise_phone(value: str, default_region: str = "US") -> str:
-    """E.164 form when the number parses (``+14155550100``); the trimmed text otherwise."""
+    """E.164 form of a valid number (``+14155550100``); otherwise the text, spaces collapsed.
+
+    Validity is checked against the region's numbering plan, so a German number typed without
+    its country code is not turned into a wrong US one.
+    """
     text = value.strip()
     if not text:
         return ""
@@ -76,7 +81,7 @@ def normalise_phone(value: str, default_region: str = "US") -> str:
         number = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException:
         return _SPACES.sub(" ", text)
-    if not phonenumbers.is_possible_number(number):
+    if not phonenumbers.is_valid_number(number):
         return _SPACES.sub(" ", text)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

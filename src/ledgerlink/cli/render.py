@@ -63,12 +63,15 @@ def print_report(console: Console, report: RunReport, *, verbose: bool = False) 
         if pipe.plan.source_unchanged:
             console.print(
                 f"{pipe.plan.name}: {pipe.plan.source} has not changed since the last sync; "
-                "nothing to read (use --full to compare every record anyway)"
+                "nothing to read (use --full to compare every record anyway)",
+                soft_wrap=True,
             )
         if report.command == "plan" and pipe.plan.ops:
             _print_ops(console, pipe.plan.name, pipe.plan.ops, verbose=verbose)
         if pipe.error is not None:
-            console.print(f"[red]{pipe.plan.name} stopped:[/red] {pipe.error}")
+            console.print(
+                f"[red]{pipe.plan.name} stopped:[/red] {pipe.error}", highlight=False, soft_wrap=True
+            )
         if pipe.plan.failures:
             failures = Table(
                 title=f"{pipe.plan.name}: {len(pipe.plan.failures)} record(s) {verb} dead-lettered",
