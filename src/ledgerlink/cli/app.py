@@ -127,10 +127,12 @@ def check(config: ConfigOption = DEFAULT_CONFIG) -> None:
         for name in workspace.config.connections:
             try:
                 description = workspace.connector(name).check()
-                out.print(f"[green]✓[/green] {name}: {description}", highlight=False)
+                out.print(
+                    f"[green]✓[/green] {name}: {description}", highlight=False, soft_wrap=True
+                )
             except LedgerlinkError as exc:
                 failed = True
-                out.print(f"[red]✗[/red] {name}: {exc}", highlight=False)
+                out.print(f"[red]✗[/red] {name}: {exc}", highlight=False, soft_wrap=True)
         if failed:
             raise typer.Exit(3)
 

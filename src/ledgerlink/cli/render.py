@@ -70,7 +70,9 @@ def print_report(console: Console, report: RunReport, *, verbose: bool = False) 
             _print_ops(console, pipe.plan.name, pipe.plan.ops, verbose=verbose)
         if pipe.error is not None:
             console.print(
-                f"[red]{pipe.plan.name} stopped:[/red] {pipe.error}", highlight=False, soft_wrap=True
+                f"[red]{pipe.plan.name} stopped:[/red] {pipe.error}",
+                highlight=False,
+                soft_wrap=True,
             )
         if pipe.plan.failures:
             failures = Table(
