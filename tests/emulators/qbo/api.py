@@ -71,6 +71,7 @@ class ApiStats:
     without_minor_version: int = 0
     replays: int = 0
     dropped: int = 0
+    request_ids: list[str] = field(default_factory=list)
 
     def count(self, kind: str) -> None:
         """Count one call of ``kind``."""
@@ -183,6 +184,7 @@ class QboEmulator:
             self.stats.minor_versions.add(version)
         request_id = request.query.get("requestid")
         if request_id is not None:
+            self.stats.request_ids.append(request_id)
             limit = MAX_BATCH_REQUEST_ID if rest == "batch" else MAX_REQUEST_ID
             if len(request_id) > limit:
                 return self._fault(

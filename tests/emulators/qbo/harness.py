@@ -54,7 +54,10 @@ def make_connector(
     token_url: str = MOCK_TOKEN_URL,
     **settings: Any,
 ) -> QuickBooksOnlineConnector:
-    """A connector authorised for the emulator's company, sharing its clock when it is manual."""
+    """A connector authorised for the emulator's company, sharing its clock when it is manual.
+
+    It talks to the emulator in-process unless ``base_url`` points elsewhere (a real server).
+    """
     if clock is None and isinstance(emulator.clock, ManualClock):
         clock = emulator.clock
     token = refresh_token or emulator.authorise().refresh_token
@@ -69,14 +72,14 @@ def make_connector(
         **settings,
     )
     context = ConnectorContext("books", Path(), tokens=store)
+    if transport is None and base_url == MOCK_BASE_URL:
+        transport = mock_transport(emulator)
     if clock is None:
-        return QuickBooksOnlineConnector(
-            config, context, transport=transport or mock_transport(emulator)
-        )
+        return QuickBooksOnlineConnector(config, context, transport=transport)
     return QuickBooksOnlineConnector(
         config,
         context,
-        transport=transport or mock_transport(emulator),
+        transport=transport,
         clock=clock.epoch,
         monotonic=clock.monotonic,
         sleep=clock.sleep,

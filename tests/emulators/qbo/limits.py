@@ -41,6 +41,7 @@ class LimitStats:
     throttled_concurrency: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
+    early_retries: int = 0
 
 
 class Throttled(QboFault):
@@ -79,6 +80,7 @@ class Limiter:
     stats: LimitStats = field(default_factory=LimitStats)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
+    _told_to_wait_until: float = 0.0
 
     def _bucket(self, name: str, per_minute: int, now: float) -> _Bucket:
         if name not in self._buckets:
@@ -99,8 +101,16 @@ class Limiter:
         """Hold a concurrency slot for one request, or raise ``Throttled``."""
         settings = self.settings
         with self._lock:
+            if self.clock.elapsed() < self._told_to_wait_until - 1e-9:
+                self.stats.early_retries += 1  # B2 R3: a client that ignores Retry-After
             if settings.enforce:
-                self._check(batch)
+                try:
+                    self._check(batch)
+                except Throttled as throttled:
+                    if throttled.retry_after_real is not None:
+                        wait = throttled.retry_after_real * self.clock.scale
+                        self._told_to_wait_until = self.clock.elapsed() + wait
+                    raise
             self.stats.admitted += 1
             self.stats.in_flight += 1
             self.stats.max_in_flight = max(self.stats.max_in_flight, self.stats.in_flight)

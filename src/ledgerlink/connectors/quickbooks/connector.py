@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -78,10 +79,15 @@ class QuickBooksOnlineConnector:
         self._parts: tuple[HttpClient, OAuth2RefreshAuth, QboApi, QboWriter, ItemCatalog] | None = (
             None
         )
+        self._wiring = threading.Lock()
 
     # -- wiring ---------------------------------------------------------------------------
 
     def _wired(self) -> tuple[HttpClient, OAuth2RefreshAuth, QboApi, QboWriter, ItemCatalog]:
+        with self._wiring:  # one client per connection, even when threads arrive together
+            return self._wire()
+
+    def _wire(self) -> tuple[HttpClient, OAuth2RefreshAuth, QboApi, QboWriter, ItemCatalog]:
         if self._parts is None:
             http, auth = build_http(
                 self.config,

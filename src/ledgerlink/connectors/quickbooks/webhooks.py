@@ -16,6 +16,9 @@ import json
 from dataclasses import dataclass
 
 SIGNATURE_HEADER = "intuit-signature"
+# CloudEvents types say ``qbo.invoice.created.v1``; the legacy form says ``Create``.
+_OPERATIONS = {"created": "Create", "updated": "Update", "deleted": "Delete", "voided": "Void"}
+_OPERATIONS.update(merged="Merge", emailed="Emailed")
 
 
 def expected_signature(body: bytes, verifier_token: str) -> bytes:
@@ -91,7 +94,7 @@ def _cloud_event(event: dict[str, object]) -> EntityChange | None:
         realm_id=str(event.get("intuitaccountid") or ""),
         entity=parts[1].capitalize(),
         entity_id=str(event.get("intuitentityid") or ""),
-        operation=parts[2].capitalize(),
+        operation=_OPERATIONS.get(parts[2], parts[2].capitalize()),
         last_updated=str(event.get("time") or ""),
         event_id=str(event.get("id") or ""),
     )
