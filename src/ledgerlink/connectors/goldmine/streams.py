@@ -129,14 +129,18 @@ def contacts_query(
 def fetch_emails(
     conn: Connection, tables: GoldMineTables, accounts: Sequence[str]
 ) -> dict[str, list[Any]]:
-    """The e-mail rows of a chunk of accounts, in one query, by ACCOUNTNO as stored."""
+    """The e-mail rows of a chunk of accounts, in one query, by trimmed ACCOUNTNO.
+
+    SQL Server ignores trailing spaces when comparing, so padded and unpadded ACCOUNTNOs of the
+    same contact meet in the query; trimming the keys makes them meet here too.
+    """
     supp = tables.contsupp
     query = select(*(supp.c[n] for n in EMAIL_COLUMNS)).where(
         supp.c.ACCOUNTNO.in_(accounts), _email_filter(tables)
     )
     found: dict[str, list[Any]] = {}
     for row in conn.execute(query):
-        found.setdefault(row.ACCOUNTNO, []).append(row._mapping)
+        found.setdefault(text(row.ACCOUNTNO), []).append(row._mapping)
     return found
 
 
@@ -185,7 +189,7 @@ def read_contacts(
                 if not key:
                     yield _blank_key(location, main, "CONTACT1 row without ACCOUNTNO")
                     continue
-                rows = emails.get(main["ACCOUNTNO"], [])
+                rows = emails.get(key, [])
                 stamp = _contact_stamp(main, rows)
                 version = _contact_digest(main, labels, rows)
                 if window.wants(key, stamp, version):
