@@ -50,11 +50,11 @@ class ScaledClock:
     ) -> None:
         self.scale = scale
         self._start, self._real, self._sleep = start, real, sleep
-        self._origin = real()
+        self.origin = real()
 
     def elapsed(self) -> float:
         """Emulated seconds since start."""
-        return (self._real() - self._origin) * self.scale
+        return (self._real() - self.origin) * self.scale
 
     def now(self) -> datetime:
         """Emulated wall time."""

@@ -43,6 +43,7 @@ def mock_transport(emulator: QboEmulator) -> httpx.MockTransport:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # answer small responses at once (no delayed-ACK stalls)
     server: _Server
 
     def _answer(self) -> None:

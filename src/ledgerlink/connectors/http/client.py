@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from ledgerlink.connectors.http.retry import RetryPolicy, parse_retry_after
 from ledgerlink.errors import ErrorContext, LedgerlinkError, RateLimitedError, TransientError
 
 log = logging.getLogger("ledgerlink.http")
+
+_NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 VendorCode = Callable[[httpx.Response], tuple[str | None, str]]
 """Reads a vendor's error code and detail text out of an error response."""
@@ -88,7 +91,9 @@ class HttpClient:
             base_url=base_url,
             timeout=timeout,
             auth=auth,
-            transport=transport,
+            # Small request/response exchanges: without TCP_NODELAY, Nagle's algorithm meeting
+            # the server's delayed ACK can stall each call by tens of milliseconds.
+            transport=transport or httpx.HTTPTransport(socket_options=_NO_DELAY),
             headers=dict(headers or {}),
             follow_redirects=False,
         )

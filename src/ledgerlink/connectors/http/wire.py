@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import re
+import secrets
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
+
+import orjson
 
 
 def loads_exact(data: bytes | str) -> Any:
@@ -13,39 +17,36 @@ def loads_exact(data: bytes | str) -> Any:
     return json.loads(data, parse_float=Decimal)
 
 
+def _check(value: Any) -> None:
+    """Refuse what must not travel: a float (inexact money) or a non-finite Decimal."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif isinstance(item, float):
+            raise TypeError("a float reached the wire; amounts must be Decimal")
+        elif isinstance(item, Decimal) and not item.is_finite():
+            raise ValueError(f"cannot send the non-finite amount {item} as JSON")
+
+
 def dumps_exact(value: Any) -> bytes:
-    """Serialise JSON with ``Decimal`` written as an exact number (``12.50``, never ``12.5000001``).
+    """Serialise JSON with ``Decimal`` written as an exact number (``12.50`` stays ``12.50``).
 
-    The standard library writes ``Decimal`` only as a string; money must travel as a number, so
-    this small writer handles the JSON types plus ``Decimal`` and rejects anything else.
+    JSON libraries write ``Decimal`` only as a string; money must travel as a number. Each
+    Decimal is written as a string wrapped in a random per-call marker, and the quoted markers
+    are then replaced by the bare number, so a user's text can never be mistaken for one.
     """
-    parts: list[str] = []
-    _write(value, parts)
-    return "".join(parts).encode("utf-8")
+    _check(value)
+    marker = secrets.token_hex(8)
 
+    def default(item: object) -> str:
+        if isinstance(item, Decimal):
+            return f"{marker}{item:f}{marker}"
+        raise TypeError(f"cannot send {type(item).__name__} as JSON")
 
-def _write(value: Any, out: list[str]) -> None:
-    if value is None or isinstance(value, bool | str | int):
-        out.append(json.dumps(value, ensure_ascii=False))
-    elif isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"cannot send the non-finite amount {value} as JSON")
-        out.append(format(value, "f"))
-    elif isinstance(value, Mapping):
-        out.append("{")
-        for position, (key, item) in enumerate(value.items()):
-            if position:
-                out.append(",")
-            out.append(json.dumps(str(key), ensure_ascii=False))
-            out.append(":")
-            _write(item, out)
-        out.append("}")
-    elif isinstance(value, Sequence):
-        out.append("[")
-        for position, item in enumerate(value):
-            if position:
-                out.append(",")
-            _write(item, out)
-        out.append("]")
-    else:
-        raise TypeError(f"cannot send {type(value).__name__} as JSON")
+    text = orjson.dumps(value, default=default)
+    pattern = re.compile(rb'"' + marker.encode() + rb"(-?[0-9.]+)" + marker.encode() + rb'"')
+    return pattern.sub(rb"\1", text)

@@ -158,8 +158,13 @@ def build_http(
     clock: Callable[[], float] = time.time,
     monotonic: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    budgets: RateBudgets | None = None,
 ) -> tuple[HttpClient, OAuth2RefreshAuth]:
-    """The HTTP client of one connection: OAuth2 refresh, budgets per realm, QBO's error table."""
+    """The HTTP client of one connection: OAuth2 refresh, budgets per realm, QBO's error table.
+
+    ``budgets`` lets several connections (or workers) to the same company share one budget;
+    by default the connection gets its own, sized from the config.
+    """
     redactor = Redactor()
     settings = OAuth2Settings(
         connection=connection,
@@ -177,7 +182,7 @@ def build_http(
         ),
     )
     auth = OAuth2RefreshAuth(settings, tokens, clock=clock, redactor=redactor)
-    budgets = RateBudgets(
+    budgets = budgets or RateBudgets(
         BudgetSpec(
             limits={
                 "requests": RateLimit(config.requests_per_minute, 60.0),

@@ -17,7 +17,7 @@ from ledgerlink.connectors.base import (
     WriteOutcome,
     WriteRequest,
 )
-from ledgerlink.connectors.http import HttpClient, OAuth2RefreshAuth
+from ledgerlink.connectors.http import HttpClient, OAuth2RefreshAuth, RateBudgets
 from ledgerlink.connectors.quickbooks.client import SYSTEM, QboApi, build_http
 from ledgerlink.connectors.quickbooks.config import QuickBooksOnlineConfig
 from ledgerlink.connectors.quickbooks.dto import CustomerDto, InvoiceDto, PaymentDto
@@ -57,7 +57,8 @@ class QuickBooksOnlineConnector:
 
     Nothing touches the network until the first call: the HTTP client (OAuth2 refresh with
     rotation stored through ``context.tokens``, rate budget per realm, retries) is built then.
-    Without a token store, rotated tokens live in memory only for the process's life.
+    Without a token store, rotated tokens live in memory only for the process's life. Pass
+    ``budgets`` to share one rate budget per company between connections or workers.
     """
 
     system = SYSTEM
@@ -71,8 +72,10 @@ class QuickBooksOnlineConnector:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        budgets: RateBudgets | None = None,
     ) -> None:
         self.config = config
+        self._budgets = budgets
         self.context = context
         self._transport = transport
         self._clock, self._monotonic, self._sleep = clock, monotonic, sleep
@@ -97,6 +100,7 @@ class QuickBooksOnlineConnector:
                 clock=self._clock,
                 monotonic=self._monotonic,
                 sleep=self._sleep,
+                budgets=self._budgets,
             )
             api = QboApi(self.config, http)
             items = ItemCatalog(api, self.config)
