@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 import pytest
 from sqlalchemy import event, text
 
@@ -148,6 +149,9 @@ def test_invalid_email_fails_on_load_only(gm: GoldMineEmulator, tmp_path: Path) 
     assert by_key[bad].location == f"CONTACT1 ACCOUNTNO={bad}"
     assert by_key[bad].raw["CONTACT"] == "Liam Nguyen"
     assert "liam at example dot com" in by_key[bad].raw["E-MAIL ADDRESSES"]
+    raw = orjson.loads(orjson.dumps(dict(by_key[bad].raw)))  # as the dead-letter queue keeps it
+    assert raw["CONTACT"] == "Liam Nguyen"
+    assert raw["ACCOUNTNO"] == bad
     assert by_key[good].load().email == "zoe@example.com"  # type: ignore[union-attr]
 
 

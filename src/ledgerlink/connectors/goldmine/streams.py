@@ -66,7 +66,8 @@ class RawRow(Mapping[str, str]):
         return text(self._values[key])
 
     def __iter__(self) -> Iterator[str]:
-        yield from self._values.keys()
+        # Plain str: SQLAlchemy's column names are a str subclass that JSON encoders refuse.
+        yield from (str(name) for name in self._values)
         if self._emails is not None:
             yield self.EMAILS
 
