@@ -39,6 +39,7 @@ class Result:
     size: int
     bad_every: int | None
     seconds: float
+    cpu_seconds: float
     written: int
     failed: int
     requests: int
@@ -47,6 +48,11 @@ class Result:
     def rate(self) -> float:
         """Vouchers written (or dead-lettered) per second."""
         return (self.written + self.failed) / self.seconds
+
+    @property
+    def cpu_per_voucher(self) -> float:
+        """Process CPU time (connector and emulator together) per voucher, in microseconds."""
+        return self.cpu_seconds / (self.written + self.failed) * 1e6
 
 
 def _invoices(count: int, bad_every: int | None) -> list[WriteRequest]:
@@ -90,21 +96,21 @@ def run(count: int, size: int, bad_every: int | None) -> Result:
         )
         before = emulator.requests
         written = failed = 0
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for first in range(0, len(requests), size):
             for outcome in books.apply(requests[first : first + size]):
                 if outcome.ok:
                     written += 1
                 else:
                     failed += 1
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         books.close()
     assert len(emulator.company().vouchers) == written
-    return Result(size, bad_every, seconds, written, failed, emulator.requests - before)
+    return Result(size, bad_every, seconds, cpu, written, failed, emulator.requests - before)
 
 
-def _rate(result: Result) -> float:
-    return result.rate
+def _cpu(result: Result) -> float:
+    return result.cpu_per_voucher
 
 
 def main() -> None:
@@ -113,25 +119,30 @@ def main() -> None:
     parser.add_argument("--invoices", type=int, default=10_000)
     parser.add_argument("--sizes", default="1,10,50,100,250,500")
     parser.add_argument("--bad-every", type=int, default=100)
-    parser.add_argument("--repeat", type=int, default=3, help="runs per cell; the best counts")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per cell; least CPU counts")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     print(
         f"{args.invoices:,} invoices into the Tally emulator over HTTP (127.0.0.1), "
         f"best of {args.repeat}\n"
     )
-    print("| vouchers per envelope | clean: vouchers/s | requests | "
-          f"1 bad in {args.bad_every}: vouchers/s | requests | failed |")  # fmt: skip
-    print("|---:|---:|---:|---:|---:|---:|")
+    bad = f"1 bad in {args.bad_every}"
+    print(
+        "| vouchers per envelope | clean: vouchers/s | CPU µs/voucher | requests "
+        f"| {bad}: vouchers/s | CPU µs/voucher | requests | failed |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in sizes:
-        # Best of several runs: the machine is shared, and slow outliers say nothing about us.
-        clean = max((run(args.invoices, size, None) for _ in range(args.repeat)), key=_rate)
-        dirty = max(
-            (run(args.invoices, size, args.bad_every) for _ in range(args.repeat)), key=_rate
+        # Best of several runs by CPU time: on a shared machine wall time mostly measures the
+        # neighbours; process CPU (connector and emulator together) measures the work.
+        clean = min((run(args.invoices, size, None) for _ in range(args.repeat)), key=_cpu)
+        dirty = min(
+            (run(args.invoices, size, args.bad_every) for _ in range(args.repeat)), key=_cpu
         )
         print(
-            f"| {size} | {clean.rate:,.0f} | {clean.requests:,} | {dirty.rate:,.0f} | "
-            f"{dirty.requests:,} | {dirty.failed:,} |",
+            f"| {size} | {clean.rate:,.0f} | {clean.cpu_per_voucher:,.0f} | {clean.requests:,} | "
+            f"{dirty.rate:,.0f} | {dirty.cpu_per_voucher:,.0f} | {dirty.requests:,} | "
+            f"{dirty.failed:,} |",
             flush=True,
         )
 
