@@ -96,6 +96,14 @@ def test_wrong_code_page_asks_for_dbf_encoding(gm: GoldMineEmulator, tmp_path: P
         list(read)
 
 
+def test_fields_ledgerlink_does_not_read_are_not_decoded(
+    gm: GoldMineEmulator, tmp_path: Path
+) -> None:
+    account = gm.add_contact("Anna Berg", KEY4="Rep\x81")  # garbage in a field nobody maps
+    gm.export_dbf(tmp_path / "COMMON", encoding="latin-1", language_driver=0x03)
+    assert set(loaded(dbf_connector(gm, tmp_path / "COMMON"), "contacts")) == {account}
+
+
 def test_long_memo_spans_blocks(gm: GoldMineEmulator, tmp_path: Path) -> None:
     notes = "\n".join(
         f"Line {n}: call back about the renewal — ask for Mr. Dubois." for n in range(40)

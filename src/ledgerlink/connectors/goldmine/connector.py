@@ -17,7 +17,13 @@ from ledgerlink.connectors.goldmine.client import SYSTEM, Database
 from ledgerlink.connectors.goldmine.config import GoldMineConfig
 from ledgerlink.connectors.goldmine.schema import GoldMineTables, goldmine_tables
 from ledgerlink.connectors.goldmine.stamps import ReadCursor
-from ledgerlink.connectors.goldmine.streams import Item, ReadPlan, read_contacts, read_deals
+from ledgerlink.connectors.goldmine.streams import (
+    Item,
+    ReadPlan,
+    read_columns,
+    read_contacts,
+    read_deals,
+)
 from ledgerlink.connectors.goldmine.translate import ContactSettings, DealSettings, stage_label
 from ledgerlink.connectors.goldmine.writer import GoldMineWriteBack
 from ledgerlink.errors import ConfigError, ErrorContext, LedgerlinkError
@@ -203,6 +209,7 @@ class GoldMineConnector:
         self, folder: Path, stream: str, produce: Produce, plan: ReadPlan, cursor: str | None
     ) -> StreamRead:
         files = dbf.fingerprint(folder, DBF_TABLES)
+        wanted = read_columns(self.config.user_fields.all_columns())
         if plan.cursor is not None and plan.cursor.files == files:
             return ListRead([], cursor)  # not one byte changed since the last read
 
@@ -210,7 +217,7 @@ class GoldMineConnector:
             with tempfile.TemporaryDirectory(prefix="ledgerlink-goldmine-") as scratch:
                 engine = create_engine(f"sqlite:///{Path(scratch) / 'staged.db'}")
                 try:
-                    dbf.stage_folder(folder, plan.tables, engine, self.config.dbf_encoding)
+                    dbf.stage_folder(folder, plan.tables, engine, self.config.dbf_encoding, wanted)
                     return (yield from produce(engine, plan))
                 finally:
                     engine.dispose()

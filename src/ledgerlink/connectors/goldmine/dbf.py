@@ -9,7 +9,7 @@ one code path, the same canonical records, memory bounded by one batch of rows.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -18,7 +18,7 @@ from typing import Any
 from dbfread import DBF, FieldParser
 from dbfread.codepages import guess_encoding
 from dbfread.exceptions import DBFNotFound, MissingMemoFile
-from sqlalchemy import DateTime, Engine, Float, String, Table
+from sqlalchemy import DateTime, Engine, Float, Integer, Table
 
 from ledgerlink.connectors.goldmine.schema import GoldMineTables
 from ledgerlink.errors import ConfigError, ConnectionFailedError, ErrorContext
@@ -33,7 +33,27 @@ MEMO_SUFFIXES = (".dbt", ".fpt")
 
 
 class DecimalFieldParser(FieldParser):  # type: ignore[misc]
-    """dbfread's parser, but numeric fields become exact ``Decimal`` values, never floats."""
+    """dbfread's parser, but numeric fields become exact ``Decimal`` values, never floats.
+
+    With ``wanted`` set (upper-case field names), other fields are not decoded at all: a
+    GoldMine record has some 70 fields and ledgerlink reads a fifth of them.
+    """
+
+    wanted: frozenset[str] | None = None
+
+    def __init__(self, table: Any, memofile: Any = None) -> None:
+        super().__init__(table, memofile)
+        self._keep: dict[str, bool] = {}
+
+    def parse(self, field: Any, data: bytes) -> Any:
+        """A field's value, or ``None`` for a field nobody reads."""
+        if self.wanted is not None:
+            keep = self._keep.get(field.name)
+            if keep is None:
+                keep = self._keep[field.name] = field.name.upper() in self.wanted
+            if not keep:
+                return None
+        return super().parse(field, data)
 
     def parseN(self, field: Any, data: bytes) -> Decimal | None:  # noqa: N802 - dbfread's name
         """Numeric field: its digits as a Decimal (``None`` when blank)."""
@@ -93,14 +113,18 @@ def file_encoding(path: Path, configured: str | None) -> str:
         return FALLBACK_ENCODING
 
 
-def open_table(path: Path, encoding: str | None) -> DBF:
+def open_table(path: Path, encoding: str | None, wanted: Collection[str] | None = None) -> DBF:
     """A streaming reader of one dBase file (records are read as they are iterated)."""
     location = ErrorContext(system=SYSTEM, location=str(path))
+    parser: type[DecimalFieldParser] = DecimalFieldParser
+    if wanted is not None:
+        names = frozenset(name.upper() for name in wanted)
+        parser = type("WantedFieldParser", (DecimalFieldParser,), {"wanted": names})
     try:
         return DBF(
             str(path),
             encoding=file_encoding(path, encoding),
-            parserclass=DecimalFieldParser,
+            parserclass=parser,
             char_decode_errors="strict",
         )
     except (DBFNotFound, FileNotFoundError):
@@ -121,28 +145,60 @@ def count_records(folder: Path, name: str) -> int:
     return len(open_table(path, None))
 
 
-def _convert(value: Any, target: Table, column: str) -> Any:
-    kind = target.c[column].type
-    if isinstance(value, date) and not isinstance(value, datetime) and isinstance(kind, DateTime):
+def _to_datetime(value: Any) -> Any:
+    if isinstance(value, date) and not isinstance(value, datetime):
         return datetime(value.year, value.month, value.day)  # noqa: DTZ001 - GoldMine's local time
-    if isinstance(value, Decimal):
-        return float(value) if isinstance(kind, Float) else str(value)
-    if isinstance(value, bool) and isinstance(kind, String):
-        return "T" if value else "F"
     return value
 
 
-def stage_table(path: Path, target: Table, engine: Engine, encoding: str | None) -> int:
-    """Copy one dBase table into its staging table, batch by batch; return the rows copied."""
-    table = open_table(path, encoding)
-    columns = {c.name.upper(): c.name for c in target.columns}
-    mapping = {name: columns[name.upper()] for name in table.field_names if name.upper() in columns}
+def _to_float(value: Any) -> Any:
+    return float(value) if isinstance(value, Decimal) else value  # GoldMine's own column type
+
+
+def _to_text(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "T" if value else "F"
+    return str(value) if isinstance(value, Decimal) else value  # exact digits, as text
+
+
+def _to_int(value: Any) -> Any:
+    return int(value) if isinstance(value, Decimal) else value
+
+
+def _converter(kind: Any) -> Callable[[Any], Any]:
+    """How a dBase value becomes a value of the staging column's type."""
+    if isinstance(kind, DateTime):
+        return _to_datetime
+    if isinstance(kind, Float):
+        return _to_float
+    if isinstance(kind, Integer):
+        return _to_int
+    return _to_text
+
+
+def stage_table(
+    path: Path,
+    target: Table,
+    engine: Engine,
+    encoding: str | None,
+    wanted: Collection[str] | None = None,
+) -> int:
+    """Copy one dBase table (its ``wanted`` columns) into its staging table, batch by batch;
+    return the rows copied."""
+    table = open_table(path, encoding, wanted)
+    keep = {n.upper() for n in wanted} if wanted is not None else None
+    columns = {c.name.upper(): c for c in target.columns if keep is None or c.name.upper() in keep}
+    copies = [
+        (name, columns[name.upper()].name, _converter(columns[name.upper()].type))
+        for name in table.field_names
+        if name.upper() in columns
+    ]
     copied = 0
     batch: list[dict[str, Any]] = []
     try:
         with engine.begin() as conn:
             for record in table:
-                batch.append({col: _convert(record[f], target, col) for f, col in mapping.items()})
+                batch.append({col: convert(record[name]) for name, col, convert in copies})
                 if len(batch) >= BATCH_SIZE:
                     conn.execute(target.insert(), batch)
                     copied, batch = copied + len(batch), []
@@ -165,9 +221,14 @@ def stage_table(path: Path, target: Table, engine: Engine, encoding: str | None)
 
 
 def stage_folder(
-    folder: Path, tables: GoldMineTables, engine: Engine, encoding: str | None
+    folder: Path,
+    tables: GoldMineTables,
+    engine: Engine,
+    encoding: str | None,
+    wanted: Mapping[str, Collection[str]] | None = None,
 ) -> None:
-    """Create the staging schema and copy every GoldMine table found in the folder into it."""
+    """Create the staging schema and copy every GoldMine table found in the folder into it
+    (only the ``wanted`` columns of a table named there)."""
     missing = [t.name for t in tables.required() if find_table(folder, t.name) is None]
     if missing:
         raise ConfigError(
@@ -180,4 +241,5 @@ def stage_folder(
     for table in (*tables.required(), tables.conttlog, tables.gmtlog):
         path = find_table(folder, table.name)
         if path is not None:
-            stage_table(path, table, engine, encoding)
+            columns = wanted.get(table.name) if wanted is not None else None
+            stage_table(path, table, engine, encoding, columns)

@@ -51,6 +51,19 @@ OPMGR_COLUMNS = (
 )
 
 
+def read_columns(user_columns: Sequence[str]) -> dict[str, frozenset[str]]:
+    """The columns the streams read, per table: all a dBase staging copy needs."""
+    log = frozenset(("LOGSTAMP", "FRECID", "USERID", "TABLEID", "ACTION"))
+    return {
+        "CONTACT1": frozenset((*CONTACT1_COLUMNS, *STAMP_COLUMNS)),
+        "CONTACT2": frozenset(("ACCOUNTNO", *user_columns)),
+        "CONTSUPP": frozenset((*EMAIL_COLUMNS, "RECTYPE", "CONTACT")),
+        "OPMGR": frozenset(OPMGR_COLUMNS),
+        "CONTTLOG": log,
+        "GMTLOG": log,
+    }
+
+
 class RawRow(Mapping[str, str]):
     """A row's values as text, built only when the dead-letter queue asks for them."""
 
