@@ -10,7 +10,7 @@ import pytest
 from ledgerlink.connectors.base import WriteOutcome
 from ledgerlink.connectors.quickbooks.connector import QuickBooksOnlineConnector
 from ledgerlink.errors import ConflictError, RecordError, TransientError
-from tests.emulators.qbo import ManualClock, QboEmulator, QboFault
+from tests.emulators.qbo import LimitSettings, ManualClock, QboEmulator, QboFault
 from tests.emulators.qbo.harness import customer, invoice, make_connector, request
 
 
@@ -144,6 +144,31 @@ def test_a_taken_name_of_another_party_is_disambiguated_and_logged(
     (target,) = ok(books.apply([request(customer("Acme Ltd", "ap@acme.test"), "acme")]))
     assert emulator.company.get("Customer", target)["DisplayName"] == "Acme Ltd (3)"
     assert "'Acme Ltd (3)'" in caplog.text
+
+
+def test_a_disambiguated_create_whose_answer_was_lost_is_not_created_twice(
+    emulator: QboEmulator, books: QuickBooksOnlineConnector
+) -> None:
+    emulator.seed(
+        "Customer", {"DisplayName": "Acme Ltd", "PrimaryEmailAddr": {"Address": "x@o.test"}}
+    )
+    emulator.faults.drop_body_contains = b"Acme Ltd (2)"
+    emulator.faults.drop_after_commit = books.config.max_attempts
+    write = request(customer("Acme Ltd", "ap@acme.test"), "acme")
+    with pytest.raises(TransientError):
+        books.apply([write])  # "Acme Ltd (2)" was created, but we never heard back
+    (target,) = ok(books.apply([write]))  # the executor's retry
+    assert emulator.company.get("Customer", target)["DisplayName"] == "Acme Ltd (2)"
+    assert len(emulator.company.all("Customer")) == 2
+
+
+def test_a_batch_quickbooks_refuses_whole_fails_each_record_without_raising() -> None:
+    emulator = QboEmulator(clock=ManualClock(), limits=LimitSettings(max_batch_items=10))
+    books = make_connector(emulator)
+    outcomes = books.apply([request(customer(f"C{i}"), f"c{i}") for i in range(12)])
+    assert all(isinstance(o.error, RecordError) for o in outcomes)
+    assert "at most 10 items" in str(outcomes[0].error)
+    assert emulator.company.all("Customer") == []
 
 
 def test_disambiguation_by_email_and_by_refusal(emulator: QboEmulator) -> None:

@@ -43,6 +43,7 @@ def test_customers_go_in_one_batch_stamped_with_their_ledgerlink_id(
     assert stored["DisplayName"] == "Cust 1"
     assert stored["PrimaryEmailAddr"] == {"Address": "c1@x.test"}
     assert str(stored["Notes"]).endswith("[ledgerlink:ll-c1]")
+    assert "PrimaryPhone" not in stored  # empty fields are left out of a create
     existing = {t.target_id: t.ledgerlink_id for t in books.read_existing("customers")}
     assert existing == {ids[0]: "ll-c0", ids[1]: "ll-c1", ids[2]: "ll-c2"}
 

@@ -210,7 +210,7 @@ class QboEmulator:
         return answer
 
     def _maybe_drop(self, request: EmulatorRequest, answer: EmulatorResponse) -> EmulatorResponse:
-        if request.method == "POST" and self.faults.take_drop(request.path):
+        if request.method == "POST" and self.faults.take_drop(request.path, request.body):
             self.stats.dropped += 1
             return EmulatorResponse(answer.status, answer.body, answer.headers, drop=True)
         return answer

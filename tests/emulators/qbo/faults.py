@@ -123,6 +123,7 @@ class Faults:
 
     drop_after_commit: int = 0
     drop_paths: tuple[str, ...] = ("/batch", "/customer", "/invoice", "/item", "/payment")
+    drop_body_contains: bytes = b""
     server_error_rate: float = 0.0
     server_error_status: int = 503
     failing_items: list[tuple[ItemPredicate, QboFault]] = field(default_factory=list)
@@ -130,9 +131,12 @@ class Faults:
     rng: random.Random = field(default_factory=lambda: random.Random(11))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def take_drop(self, path: str) -> bool:
-        """True (once per armed drop) when this write's response must be lost after commit."""
+    def take_drop(self, path: str, body: bytes = b"") -> bool:
+        """True (once per armed drop) when this write's response must be lost after commit;
+        ``drop_body_contains`` narrows the drops to requests carrying those bytes."""
         with self._lock:
+            if self.drop_body_contains and self.drop_body_contains not in body:
+                return False
             if self.drop_after_commit > 0 and path.endswith(self.drop_paths):
                 self.drop_after_commit -= 1
                 return True

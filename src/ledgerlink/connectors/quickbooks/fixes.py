@@ -173,17 +173,18 @@ class FaultFixer:
         if pending.operation != "create":
             return None
         record = pending.request.record
-        for row in rows:
-            if (row.display_name or "").casefold() != wanted.casefold() or not row.id:
-                continue
+        for row in rows:  # our own earlier create, perhaps under a disambiguated name
             _, stamp = read_stamp(row.notes)
-            if stamp == pending.request.ledgerlink_id:
+            if row.id and stamp == pending.request.ledgerlink_id:
                 log.info(
                     "customer %s already exists in QuickBooks as %s (created earlier)",
                     stamp,
                     row.id,
                 )
                 return row.id
+        for row in rows:
+            if (row.display_name or "").casefold() != wanted.casefold() or not row.id:
+                continue
             if isinstance(record, Customer) and same_party(record, row):
                 log.info(
                     "customer %s: %r already exists in QuickBooks with the same e-mail or tax id; "

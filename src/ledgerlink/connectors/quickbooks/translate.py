@@ -83,6 +83,17 @@ class TaxCodes:
     document: str | None = None
 
 
+def compact(body: dict[str, Any]) -> dict[str, Any]:
+    """A create body without empty values: QuickBooks validates an empty e-mail or tax id."""
+    kept: dict[str, Any] = {}
+    for key, raw in body.items():
+        value = compact(raw) if isinstance(raw, dict) else raw
+        if value is None or value in ("", {}, []):
+            continue
+        kept[key] = value
+    return kept
+
+
 # -- the stamp ---------------------------------------------------------------------------------
 
 

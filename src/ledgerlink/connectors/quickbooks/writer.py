@@ -22,6 +22,7 @@ from ledgerlink.connectors.quickbooks.fixes import FaultFixer, Fixed
 from ledgerlink.connectors.quickbooks.items import ItemCatalog
 from ledgerlink.connectors.quickbooks.translate import (
     TaxCodes,
+    compact,
     customer_fields,
     customer_to_dto,
     invoice_fields,
@@ -29,7 +30,7 @@ from ledgerlink.connectors.quickbooks.translate import (
     invoice_to_dto,
     item_name,
 )
-from ledgerlink.errors import RecordError
+from ledgerlink.errors import ConflictError, RecordError
 
 log = logging.getLogger("ledgerlink.quickbooks")
 
@@ -46,13 +47,23 @@ class QboWriter:
         self._codes = TaxCodes(config.tax_code, config.exempt_tax_code, config.txn_tax_code)
 
     def apply(self, requests: Sequence[WriteRequest]) -> list[WriteOutcome]:
-        """One outcome per request, in order; raises only when a whole batch request fails."""
+        """One outcome per request, in order.
+
+        Raises only what stops or retries the whole batch (transient, connection, fatal); a
+        request QuickBooks refuses as a whole (a 400) fails each write still unsettled.
+        """
         fixed = Fixed()
-        pendings = self._prepare(requests, fixed)
-        size = self._config.batch_size
-        retry = self._settle(send(self._api, pendings, size), fixed, final=False)
-        if retry:
-            self._settle(send(self._api, retry, size), fixed, final=True)
+        try:
+            pendings = self._prepare(requests, fixed)
+            size = self._config.batch_size
+            retry = self._settle(send(self._api, pendings, size), fixed, final=False)
+            if retry:
+                self._settle(send(self._api, retry, size), fixed, final=True)
+        except (RecordError, ConflictError) as error:
+            for position, request in enumerate(requests):
+                if position not in fixed.outcomes:
+                    copy = type(error)(error.message, hint=error.hint, context=error.context)
+                    fixed.outcomes[position] = WriteOutcome(request, error=copy)
         missing = RecordError("QuickBooks gave no answer for this record")
         return [
             fixed.outcomes.get(i) or WriteOutcome(r, error=missing) for i, r in enumerate(requests)
@@ -104,7 +115,7 @@ class QboWriter:
                 record, request.ledgerlink_id, fields=fields, default_currency=self._config.currency
             ).wire()
             if action == "create":
-                return Pending(position, request, "Customer", "create", body)
+                return Pending(position, request, "Customer", "create", compact(body))
             if action == "deactivate":
                 body["Active"] = False
             return Pending(position, request, "Customer", "update", self._sparse(request, body))
@@ -151,7 +162,7 @@ class QboWriter:
             codes=self._codes,
         ).wire()
         if creating:
-            return Pending(position, request, "Invoice", "create", body)
+            return Pending(position, request, "Invoice", "create", compact(body))
         return Pending(position, request, "Invoice", "update", self._sparse(request, body))
 
     @staticmethod
