@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -44,12 +43,25 @@ class Match:
         return self.target_id is None and len(self.candidates) > 1
 
 
+_STRONG = ("tax_id", "email")
+
+
+def _digest(key: tuple[str, str]) -> int:
+    """A 64-bit in-memory stand-in for a key: a million customers index in tens of MiB.
+
+    Python's string hash is per process, which is all an index built for one run needs. Two
+    different keys sharing a hash (odds about 1 in 10^7 across a million-record run) would make a
+    false candidate; strong keys of existing records are checked again, so it cannot merge them.
+    """
+    return hash(key)
+
+
 @dataclass(slots=True)
 class MatchIndex:
-    """Existing target records (and records planned in this run) by natural key."""
+    """Existing target records (and records planned in this run) by natural key, compactly."""
 
-    _by_key: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
-    _keys_of: dict[str, set[tuple[str, str]]] = field(default_factory=lambda: defaultdict(set))
+    _by_key: dict[int, str | tuple[str, ...]] = field(default_factory=dict)
+    _strong_of: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=dict)
     _by_ledgerlink_id: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -66,11 +78,27 @@ class MatchIndex:
         """The target record ledgerlink itself created with this id, if any (state recovery)."""
         return self._by_ledgerlink_id.get(ledgerlink_id)
 
-    def add(self, target_id: str, record: Record) -> None:
-        """Make ``record`` findable as ``target_id`` (an existing id or a planned create)."""
-        for key in natural_keys(record):
-            self._by_key[key].add(target_id)
-            self._keys_of[target_id].add(key)
+    def add(self, target_id: str, record: Record, *, strong_only: bool = False) -> None:
+        """Make ``record`` findable as ``target_id`` (an existing id or a planned create).
+
+        ``strong_only`` indexes only tax ids and e-mails: what a record planned in this run needs
+        to catch the same party exported twice, at a fraction of the memory.
+        """
+        keys = natural_keys(record)
+        if not strong_only:
+            self._strong_of[target_id] = _strong_digests(keys)
+        for key in keys:
+            if strong_only and key[0] not in _STRONG:
+                continue
+            digest = _digest(key)
+            current = self._by_key.get(digest)
+            if current is None:
+                self._by_key[digest] = target_id
+            elif isinstance(current, str):
+                if current != target_id:
+                    self._by_key[digest] = (current, target_id)
+            elif target_id not in current:
+                self._by_key[digest] = (*current, target_id)
 
     def find(self, record: Record) -> Match:
         """The existing record this one is, by the strongest natural key that decides.
@@ -79,23 +107,29 @@ class MatchIndex:
         "John Smith"s with different e-mails are two customers.
         """
         keys = natural_keys(record)
-        for kind, value in keys:
-            found = {
-                t for t in self._by_key.get((kind, value), ()) if not self._contradicts(t, keys)
-            }
+        mine = _strong_digests(keys)
+        for key in keys:
+            hit = self._by_key.get(_digest(key))
+            if hit is None:
+                continue
+            candidates = (hit,) if isinstance(hit, str) else hit
+            found = sorted(t for t in candidates if not self._contradicts(t, mine))
+            kind = key[0].replace("_", " ")
             if len(found) == 1:
-                (target_id,) = found
-                return Match(target_id, f"same {kind.replace('_', ' ')}")
+                return Match(found[0], f"same {kind}")
             if found:
-                reason = f"{len(found)} records share this {kind.replace('_', ' ')}"
-                return Match(None, reason, tuple(sorted(found)))
+                return Match(None, f"{len(found)} records share this {kind}", tuple(found))
         return Match(None, "no existing record")
 
-    def _contradicts(self, target_id: str, keys: list[tuple[str, str]]) -> bool:
-        theirs = self._keys_of.get(target_id, set())
-        for kind in ("tax_id", "email"):
-            mine = {k for k in keys if k[0] == kind}
-            other = {k for k in theirs if k[0] == kind}
-            if mine and other and not mine & other:
-                return True
-        return False
+    def _contradicts(self, target_id: str, mine: tuple[tuple[int, ...], tuple[int, ...]]) -> bool:
+        theirs = self._strong_of.get(target_id)
+        if theirs is None:
+            return False
+        return any(m and t and not set(m) & set(t) for m, t in zip(mine, theirs, strict=True))
+
+
+def _strong_digests(keys: list[tuple[str, str]]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    return (
+        tuple(_digest(k) for k in keys if k[0] == "tax_id"),
+        tuple(_digest(k) for k in keys if k[0] == "email"),
+    )

@@ -95,7 +95,7 @@ class RecordPlanner:
             return
         target_id = found or (match.target_id if match else None)
         if target_id is None:
-            index.add(PLANNED_PREFIX + key, desired)
+            index.add(PLANNED_PREFIX + key, desired, strong_only=True)
             plan.ops.append(base)
             return
         why = match.reason if match else ""
