@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, and_, exists, func, or_, select
+from sqlalchemy import Connection, Engine, Select, and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from ledgerlink.canonical.records import Change, ReadFailure, Record
@@ -125,10 +125,10 @@ def contacts_query(
     columns += [c2.c[n].label(f"c2_{n}") for n in user_columns]
     query = select(*columns).select_from(c1.outerjoin(c2, c2.c.ACCOUNTNO == c1.c.ACCOUNTNO))
     if since is not None:
-        recent_email = exists().where(
-            supp.c.ACCOUNTNO == c1.c.ACCOUNTNO,
-            _email_filter(tables),
-            _after(supp.c.LASTDATE, supp.c.LASTTIME, since),
+        recent_email = c1.c.ACCOUNTNO.in_(  # uncorrelated: evaluated once, not per contact
+            select(supp.c.ACCOUNTNO).where(
+                _email_filter(tables), _after(supp.c.LASTDATE, supp.c.LASTTIME, since)
+            )
         )
         query = query.where(
             or_(
