@@ -66,6 +66,12 @@ def print_report(console: Console, report: RunReport, *, verbose: bool = False) 
                 "nothing to read (use --full to compare every record anyway)",
                 soft_wrap=True,
             )
+        if pipe.plan.deleted_in_source:
+            console.print(
+                f"{pipe.plan.name}: {pipe.plan.deleted_in_source} record(s) were deleted in "
+                f"{pipe.plan.source}; the books keep theirs (one-way pipes never delete)",
+                soft_wrap=True,
+            )
         if report.command == "plan" and pipe.plan.ops:
             _print_ops(console, pipe.plan.name, pipe.plan.ops, verbose=verbose)
         if pipe.error is not None:

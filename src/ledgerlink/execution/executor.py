@@ -111,7 +111,7 @@ class PlanExecutor:
     ) -> None:
         requests = [
             WriteRequest(
-                action="create" if op.kind == "create" else "update",
+                action="update" if op.kind == "link" else op.kind,
                 stream=op.stream,
                 ledgerlink_id=op.ledgerlink_id,
                 idempotency_key=op.idempotency_key,

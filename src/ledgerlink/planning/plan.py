@@ -114,6 +114,7 @@ class PipePlan:
     filtered: int = 0
     folded: Counter[str] = field(default_factory=Counter)
     source_unchanged: bool = False
+    deleted_in_source: int = 0
 
     def extend(self, other: PipePlan, *, keep_ops: bool = True) -> None:
         """Add a later chunk of the same pipe's plan.
@@ -124,6 +125,7 @@ class PipePlan:
         self.failures.extend(other.failures)
         self.unchanged += other.unchanged
         self.filtered += other.filtered
+        self.deleted_in_source += other.deleted_in_source
         self.folded.update(other.folded)
         if keep_ops:
             self.ops.extend(other.ops)
@@ -157,6 +159,7 @@ class PipePlan:
             "to": self.target,
             **self.counts(),
             "source_unchanged": self.source_unchanged,
+            "deleted_in_source": self.deleted_in_source,
             "ops": [op.to_json() for op in self.ops],
             "failures": [f.to_json() for f in self.failures],
         }

@@ -42,7 +42,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _fetch_pairs_into(conn: Connection, query: Select[Any], into: dict[str, int]) -> None:
+def _fetch_pairs_into(
+    conn: Connection,
+    query: Select[Any],
+    into: dict[Any, int],
+    key: Callable[[str], Any] | None = None,
+) -> None:
     """Run a two-column query straight on the driver's cursor, filling ``into``.
 
     This is the one hot read (a million links at the start of every run): building a ``Row`` per
@@ -61,7 +66,7 @@ def _fetch_pairs_into(conn: Connection, query: Select[Any], into: dict[str, int]
     try:
         cursor.execute(str(compiled), params)
         while part := cursor.fetchmany(VERSIONS_FETCH):
-            into.update(part)
+            into.update(part if key is None else ((key(k), v) for k, v in part))
     finally:
         cursor.close()
 
@@ -254,6 +259,18 @@ class StateStore:
         with self._engine.connect() as conn:
             _fetch_pairs_into(conn, query, versions)
         return versions
+
+    def load_version_digests(self, pipe: str) -> dict[int, int]:
+        """``hash(source_key) -> version`` for every link: the engine's in-memory change index.
+
+        Keyed by the process's string hash instead of the key itself, which saves the key
+        strings (tens of MiB per million links); valid only within this process.
+        """
+        query = select(links.c.source_key, links.c.version).where(links.c.pipe == pipe)
+        digests: dict[int, int] = {}
+        with self._engine.connect() as conn:
+            _fetch_pairs_into(conn, query, digests, key=hash)
+        return digests
 
     def get_links(self, pipe: str, keys: Collection[str]) -> dict[str, Link]:
         """The links of these source keys (keys without a link are absent)."""

@@ -70,7 +70,7 @@ def run_pipe(run: PipeRun) -> PipePlan:
     same_mapping = store.get_fingerprint(pipe.name) == mapper.fingerprint
     incremental = same_mapping and not run.full and run.only_keys is None
     cursor = store.get_cursor(pipe.name, pipe.source_stream) if incremental else None
-    versions = store.load_versions(pipe.name) if same_mapping else {}
+    versions = store.load_version_digests(pipe.name) if same_mapping else {}
     planner = RecordPlanner(
         pipe.name,
         pipe.target_stream,
@@ -103,7 +103,12 @@ def run_pipe(run: PipeRun) -> PipePlan:
         if isinstance(item, ReadFailure):
             chunk.failures.append(_read_failure(pipe.name, item))
             continue
-        if versions.get(item.key) == version_number(item.version):
+        if item.deleted:
+            # One-way pipes leave the books alone when a CRM record is deleted (an accountant
+            # removes or voids by hand); counted so the user sees it. Policies: the two-way issue.
+            chunk.deleted_in_source += 1
+            continue
+        if versions.get(hash(item.key)) == version_number(item.version):
             chunk.unchanged += 1
             continue
         pending.append(item)

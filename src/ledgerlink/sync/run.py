@@ -132,7 +132,11 @@ class Workspace:
         return cls(loaded, StateStore.open(loaded.state_url()))
 
     def close(self) -> None:
-        """Close the state database."""
+        """Close every connector that holds resources (HTTP clients, files), then the state."""
+        for connector in self._connectors.values():
+            close = getattr(connector, "close", None)
+            if callable(close):
+                close()
         self.store.close()
 
     def connector(self, name: str) -> SourceConnector | TargetConnector:
