@@ -1,0 +1,153 @@
+"""GoldMine contacts and won opportunities into QuickBooks Online, through the CLI, over HTTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from ledgerlink.cli.app import app
+from tests.emulators.goldmine import GoldMineEmulator
+from tests.emulators.qbo.api import QboEmulator
+from tests.emulators.qbo.server import EmulatorServer
+
+
+@dataclass
+class Setup:
+    config: Path
+    gm: GoldMineEmulator
+    qbo: QboEmulator
+    accounts: dict[str, str]
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[Setup]:
+    gm = GoldMineEmulator(f"sqlite:///{tmp_path / 'goldmine.db'}")
+    accounts = {
+        "ada": gm.add_contact("Ada Lovelace", "Analytical Ltd", emails=["ada@example.com"]),
+        "alan": gm.add_contact("Alan Turing", "Bletchley Co", emails=["alan@example.com"]),
+        "grace": gm.add_contact("Grace Hopper", "Cobol Inc", emails=["grace@example.com"]),
+    }
+    gm.add_opportunity(
+        accounts["ada"], "Engine design", "1200.00", status="Won",
+        closed_on=date(2026, 10, 1), closed_amount="1200.00",
+    )  # fmt: skip
+    gm.add_opportunity(
+        accounts["alan"], "Codebreaking", "99.99", status="Closed Won",
+        closed_on=date(2026, 10, 2), closed_amount="99.99",
+    )  # fmt: skip
+    gm.add_opportunity(accounts["grace"], "Compiler", "5000.00", status="Open")
+    qbo = QboEmulator()
+    qbo.seed("Item", {"Name": "Services", "Type": "Service", "IncomeAccountRef": {"value": "1"}})
+    with EmulatorServer(qbo) as server:
+        grant = qbo.authorise()
+        config = tmp_path / "ledgerlink.yaml"
+        config.write_text(
+            f"""\
+version: 1
+state: sqlite:///state.db
+connections:
+  crm: {{type: goldmine, url: "sqlite:///{tmp_path / "goldmine.db"}", currency: USD}}
+  books:
+    type: quickbooks_online
+    realm_id: "{grant.realm_id}"
+    client_id: {grant.client_id}
+    client_secret: ${{QBO_SECRET}}
+    refresh_token: {grant.refresh_token}
+    base_url: {server.base_url}
+    token_url: {server.token_url}
+pipes:
+  - name: customers
+    from: crm.contacts
+    to: books.customers
+  - name: invoices
+    from: crm.deals
+    to: books.invoices
+""",
+            encoding="utf-8",
+        )
+        yield Setup(config, gm, qbo, accounts)
+    gm.dispose()
+
+
+def run(setup: Setup, *args: str) -> tuple[int, dict[str, Any]]:
+    secret = setup.qbo.client_secret
+    result = CliRunner(env={"QBO_SECRET": secret}).invoke(
+        app, [*args, "--json", "--config", str(setup.config)]
+    )
+    assert secret not in result.stdout + result.stderr
+    return result.exit_code, json.loads(result.stdout)
+
+
+def pipe(report: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(p for p in report["pipes"] if p["name"] == name)
+
+
+def calls(qbo: QboEmulator) -> dict[str, int]:
+    return dict(qbo.stats.calls)
+
+
+def writes(qbo: QboEmulator) -> int:
+    return qbo.stats.calls.get("batch", 0) + qbo.stats.calls.get("write", 0)
+
+
+def test_plan_shows_totals_and_writes_nothing(setup: Setup) -> None:
+    code, report = run(setup, "plan")
+    assert code == 0
+    totals = sorted(op["record"]["total"] for op in pipe(report, "invoices")["ops"])
+    assert totals == ["1200.00", "99.99"]
+    assert pipe(report, "invoices")["skipped"] == 1
+    assert writes(setup.qbo) == 0
+
+
+def test_sync_creates_then_a_resync_makes_no_writes(setup: Setup) -> None:
+    code, report = run(setup, "sync")
+    assert code == 0, report
+    assert pipe(report, "customers")["created"] == 3
+    assert pipe(report, "invoices")["created"] == 2
+    company = setup.qbo.company
+    assert len(company.all("Customer")) == 3
+    invoices = company.all("Invoice")
+    assert sorted(str(i["TotalAmt"]) for i in invoices) == ["1200.00", "99.99"]
+
+    before = calls(setup.qbo)
+    code, again = run(setup, "sync")
+    assert code == 0
+    after = calls(setup.qbo)
+    assert writes(setup.qbo) == before.get("batch", 0) + before.get("write", 0)
+    assert sum(after.values()) - sum(before.values()) <= 2
+    assert pipe(again, "customers")["created"] == 0
+
+
+def test_an_edit_in_goldmine_is_one_sparse_update(setup: Setup) -> None:
+    run(setup, "sync")
+    before = writes(setup.qbo)
+    setup.gm.now = setup.gm.now.replace(hour=setup.gm.now.hour + 1)
+    setup.gm.edit_contact(setup.accounts["ada"], PHONE1="(212) 555-0147")
+    code, report = run(setup, "sync")
+    assert code == 0
+    assert pipe(report, "customers")["updated"] == 1
+    assert writes(setup.qbo) == before + 1
+    ada = next(c for c in setup.qbo.company.all("Customer") if "Ada" in c["DisplayName"])
+    assert ada["PrimaryPhone"]["FreeFormNumber"] == "+12125550147"
+    assert ada["SyncToken"] == "1"
+
+
+def test_a_negative_deal_is_dead_lettered_while_the_rest_sync(setup: Setup) -> None:
+    setup.gm.add_opportunity(
+        setup.accounts["grace"], "Refund", "-50.00", status="Won",
+        closed_on=date(2026, 10, 3), closed_amount="-50.00",
+    )  # fmt: skip
+    code, report = run(setup, "sync")
+    assert code == 1
+    assert pipe(report, "invoices")["created"] == 2
+    (failure,) = pipe(report, "invoices")["failures"]
+    assert "negative" in failure["message"]
+    assert failure["hint"]
+    assert len(setup.qbo.company.all("Invoice")) == 2
