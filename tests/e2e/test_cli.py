@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -236,3 +237,25 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert entries[1] == []
     again = CliRunner().invoke(app, ["demo", str(tmp_path / "demo")])
     assert again.exit_code == 0
+
+
+def test_audit_verify_and_export(workspace: Path) -> None:
+    run(workspace, "sync")
+    code, verdict = run_json(workspace, "audit", "verify")
+    assert code == 0
+    assert verdict["ok"]
+    assert verdict["checked"] >= 5
+    target = workspace / "audit.csv"
+    CliRunner().invoke(
+        app, ["audit", "export", str(target), "--config", str(workspace / "ledgerlink.yaml")]
+    )
+    rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8-sig"))))
+    assert rows[0][0] == "seq"
+    assert sum(1 for r in rows[1:] if r[4] == "create") == 5
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+
+    with sqlite3.connect(workspace / "ledgerlink.db") as db:
+        db.execute("UPDATE audit_log SET action = 'update' WHERE seq = 2")
+    code, verdict = run_json(workspace, "audit", "verify")
+    assert code == 1
+    assert verdict["first_bad_seq"] == 2

@@ -18,6 +18,7 @@ from ledgerlink.cli.starter import STARTER_CONFIG
 from ledgerlink.config.loader import load_config
 from ledgerlink.config.model import config_schema
 from ledgerlink.errors import ConfigError, ConnectionFailedError, FatalError, LedgerlinkError
+from ledgerlink.state.records import AuditEntry
 from ledgerlink.sync.run import RunReport, Workspace, execute_run
 
 app = typer.Typer(
@@ -30,8 +31,10 @@ config_app = typer.Typer(help="Configuration tools.", no_args_is_help=True)
 dlq_app = typer.Typer(
     help="The dead-letter queue: records that could not be synced.", no_args_is_help=True
 )
+audit_app = typer.Typer(help="The append-only, hash-chained audit trail.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(audit_app, name="audit")
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="Configuration file.", show_default=True)
@@ -305,6 +308,64 @@ def dlq_retry(
                 )
             )
         _finish(report, as_json)
+
+
+@audit_app.command("verify")
+def audit_verify(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -> None:
+    """Check the audit chain; names the first entry that was altered or removed (exit 1)."""
+    with _workspace(config) as workspace:
+        verdict = workspace.store.verify_audit()
+    if as_json:
+        payload = {
+            "ok": verdict.ok,
+            "checked": verdict.checked,
+            "first_bad_seq": verdict.first_bad_seq,
+            "reason": verdict.reason,
+        }
+        sys.stdout.write(json.dumps(payload) + "\n")
+    elif verdict.ok:
+        out.print(f"[green]✓[/green] audit trail intact: {verdict.checked:,} entries verified")
+    else:
+        out.print(
+            f"[red]✗[/red] audit trail broken at entry {verdict.first_bad_seq}: {verdict.reason}",
+            soft_wrap=True,
+        )
+    raise typer.Exit(0 if verdict.ok else 1)
+
+
+@audit_app.command("export")
+def audit_export(
+    path: Annotated[Path, typer.Argument(help="CSV file to write.")],
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Write the audit trail as CSV for an accountant (cells are formula-safe)."""
+    header = (
+        "seq", "at", "run", "pipe", "action", "source record", "target record",
+        "before", "after", "idempotency key", "hash",
+    )  # fmt: skip
+    with _workspace(config) as workspace:
+        rows = (_audit_row(e) for e in workspace.store.iter_audit())
+        count = write_csv(path, header, rows)
+    err.print(f"Wrote {count:,} audit entries to {path}")
+
+
+def _audit_row(entry: AuditEntry) -> tuple[object, ...]:
+    def as_text(value: dict[str, Any] | None) -> str:
+        return "" if value is None else json.dumps(value, sort_keys=True)
+
+    return (
+        entry.seq,
+        entry.at.isoformat(),
+        entry.run_id,
+        entry.pipe,
+        entry.action,
+        entry.source_key,
+        entry.target_id,
+        as_text(entry.before),
+        as_text(entry.after),
+        entry.idempotency_key,
+        entry.hash,
+    )
 
 
 @app.command()
