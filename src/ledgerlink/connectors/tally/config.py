@@ -14,9 +14,10 @@ from ledgerlink.connectors.registry import ConnectorConfig
 from ledgerlink.connectors.tally.gst import normalise_gstin, state_code, state_name
 from ledgerlink.errors import RecordError
 
-# Measured with bench/tally.py against the emulator: throughput stops improving past 100
-# vouchers per envelope, and one bad voucher still fails alone at every size.
-DEFAULT_BATCH_SIZE = 100
+# Measured with bench/tally.py (10,000 invoices into the emulator over HTTP): 250 vouchers per
+# envelope was the fastest, clean and with 1 bad voucher in 100 (which fails alone at every
+# size); 500 was no faster. See docs/connectors/tally.md, Performance.
+DEFAULT_BATCH_SIZE = 250
 
 
 class TallyConfig(ConnectorConfig):
