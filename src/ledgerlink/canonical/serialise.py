@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from ledgerlink.canonical.records import Record
+from ledgerlink.canonical.records import Address, Customer, Record
 
 
 def _default(value: object) -> object:
@@ -44,3 +44,14 @@ def to_jsonable(value: Any) -> Any:
 def record_type(record: Record) -> str:
     """The lower-case name of a record's type, as written in plans and dead letters."""
     return type(record).__name__.lower()
+
+
+def customer_from_snapshot(snapshot: dict[str, Any]) -> Customer:
+    """The parts of a customer a plan needs (name, kind, tax id, address) from its JSON snapshot."""
+    address = snapshot.get("billing_address")
+    return Customer(
+        display_name=str(snapshot.get("display_name", "")),
+        kind="person" if snapshot.get("kind") == "person" else "company",
+        tax_id=str(snapshot.get("tax_id", "")),
+        billing_address=Address(**address) if isinstance(address, dict) else None,
+    )

@@ -119,7 +119,9 @@ def _details(op: PlannedOp) -> str:
     record: Any = op.record
     if hasattr(record, "total"):
         tax = f", tax {record.tax_total}" if record.tax_total else ""
-        return f"total {record.total} {record.currency}{tax}, due {record.due_date}; {op.reason}"
+        note = f"; {op.note}" if op.note else ""
+        due = f", due {record.due_date}" if record.due_date else ""
+        return f"total {record.total} {record.currency}{tax}{note}{due}; {op.reason}"
     if op.changes:
         return "; ".join(f"{c.field}: {c.before!r} → {c.after!r}" for c in op.changes)
     return op.reason

@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
 from ledgerlink.canonical.money import RoundingMode
-from ledgerlink.canonical.records import Change, ReadFailure, Record, TargetRecord, TaxMode
+from ledgerlink.canonical.records import (
+    Change,
+    Customer,
+    Invoice,
+    ReadFailure,
+    Record,
+    TargetRecord,
+    TaxMode,
+)
 from ledgerlink.errors import LedgerlinkError
 
 WriteAction = Literal["create", "update", "deactivate", "void"]
@@ -141,6 +149,15 @@ class WriteOutcome:
     def ok(self) -> bool:
         """True when the write took effect."""
         return self.error is None
+
+
+@runtime_checkable
+class InvoiceDescriber(Protocol):
+    """A target that can say, for a plan, how it will book an invoice (e.g. Tally's GST split)."""
+
+    def describe_invoice(self, invoice: Invoice, customer: Customer | None) -> str:
+        """A short description; ``customer`` is the invoice's customer when it is known."""
+        ...
 
 
 @runtime_checkable

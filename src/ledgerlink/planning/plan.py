@@ -48,6 +48,7 @@ class PlannedOp:
     changes: tuple[FieldChange, ...] = ()
     reason: str = ""
     depends_on: str | None = None
+    note: str = ""
 
     @property
     def idempotency_key(self) -> str:
@@ -74,6 +75,8 @@ class PlannedOp:
             ]
         if self.depends_on:
             data["depends_on"] = self.depends_on
+        if self.note:
+            data["note"] = self.note
         return data
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Protocol
 
-from ledgerlink.canonical.records import Change, Deal, ReadFailure, Record
-from ledgerlink.canonical.serialise import to_jsonable, version_number
+from ledgerlink.canonical.records import Change, Customer, Deal, Invoice, ReadFailure, Record
+from ledgerlink.canonical.serialise import customer_from_snapshot, to_jsonable, version_number
 from ledgerlink.config.model import PipeConfig
-from ledgerlink.connectors.base import SourceConnector, TargetConnector
+from ledgerlink.connectors.base import InvoiceDescriber, SourceConnector, TargetConnector
 from ledgerlink.errors import Problem, RecordError
 from ledgerlink.execution.executor import PlanExecutor
 from ledgerlink.mapping.apply import Mapper
@@ -49,7 +49,7 @@ class PipeRun:
     dry_run: bool = False
     full: bool = False
     only_keys: frozenset[str] | None = None
-    planned_dependencies: frozenset[str] = frozenset()
+    planned_dependencies: Mapping[str, Record] = field(default_factory=dict)
     plan: PipePlan = field(init=False)
     seen_keys: set[str] = field(default_factory=set)
 
@@ -178,6 +178,7 @@ def _plan_chunk(
         )
     if run.dry_run:
         _check_dependencies_for_preview(run, chunk)
+        _describe_invoices(run, chunk)
 
 
 def _customer_terms(run: PipeRun, records: Iterable[Record]) -> Callable[[str], int | None]:
@@ -201,7 +202,7 @@ def _check_dependencies_for_preview(run: PipeRun, chunk: PipePlan) -> None:
     if not wanted or run.dependency_pipe is None:
         return
     linked = set(run.store.get_links(run.dependency_pipe, wanted))
-    available = linked | run.planned_dependencies
+    available = linked | set(run.planned_dependencies)
     kept = []
     for op in chunk.ops:
         if op.depends_on and op.depends_on not in available:
@@ -223,6 +224,25 @@ def _check_dependencies_for_preview(run: PipeRun, chunk: PipePlan) -> None:
         else:
             kept.append(op)
     chunk.ops = kept
+
+
+def _describe_invoices(run: PipeRun, chunk: PipePlan) -> None:
+    """Let a target that can (Tally's GST split) say how it will book each planned invoice."""
+    if not isinstance(run.target, InvoiceDescriber) or run.dependency_pipe is None:
+        return
+    wanted = {op.depends_on for op in chunk.ops if op.depends_on}
+    links = run.store.get_links(run.dependency_pipe, wanted) if wanted else {}
+    described = []
+    for op in chunk.ops:
+        customer = run.planned_dependencies.get(op.depends_on or "")
+        if customer is None and op.depends_on in links:
+            customer = customer_from_snapshot(links[op.depends_on].snapshot)
+        if isinstance(op.record, Invoice) and isinstance(customer, Customer | None):
+            note = run.target.describe_invoice(op.record, customer)
+            described.append(replace(op, note=note))
+        else:
+            described.append(op)
+    chunk.ops = described
 
 
 def _failure(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+from ledgerlink.canonical.records import Record
 from ledgerlink.config.loader import LoadedConfig
 from ledgerlink.config.model import PipeConfig
 from ledgerlink.connectors.base import (
@@ -225,7 +226,7 @@ def execute_run(
         workspace.dependency_pipe(pipe)
     run_id = store.start_run(command)
     report = RunReport(run_id, command)
-    planned: dict[str, frozenset[str]] = {}
+    planned: dict[str, dict[str, Record]] = {}
     for pipe in selected:
         dependency = workspace.dependency_pipe(pipe)
         run = None
@@ -242,12 +243,12 @@ def execute_run(
                 dry_run=command == "plan",
                 full=full or only_keys is not None,
                 only_keys=None if only_keys is None else only_keys.get(pipe.name, frozenset()),
-                planned_dependencies=planned.get(dependency or "", frozenset()),
+                planned_dependencies=planned.get(dependency or "", {}),
             )
             plan = run_pipe(run)
-            planned[pipe.name] = frozenset(
-                op.source_key for op in plan.ops if op.kind in ("create", "link")
-            )
+            planned[pipe.name] = {
+                op.source_key: op.record for op in plan.ops if op.kind in ("create", "link")
+            }
             if run.only_keys is not None:
                 gone = run.only_keys - run.seen_keys
                 if gone:

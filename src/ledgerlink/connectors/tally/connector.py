@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import httpx
 
-from ledgerlink.canonical.records import Customer, TargetRecord
+from ledgerlink.canonical.records import Customer, Invoice, TargetRecord
 from ledgerlink.connectors.base import (
     ConnectorContext,
     ListRead,
@@ -20,6 +20,7 @@ from ledgerlink.connectors.tally.client import SYSTEM, TallyClient
 from ledgerlink.connectors.tally.config import TallyConfig
 from ledgerlink.connectors.tally.directory import TallyDirectory
 from ledgerlink.connectors.tally.filemode import FileWriter
+from ledgerlink.connectors.tally.preview import describe_invoice
 from ledgerlink.connectors.tally.reader import READABLE, TallyReader
 from ledgerlink.connectors.tally.writer import WRITABLE, HttpWriter
 from ledgerlink.errors import ConnectionFailedError, RecordError
@@ -138,6 +139,10 @@ class TallyConnector:
         return self.writer.apply(requests)
 
     # -- source ---------------------------------------------------------------------------
+
+    def describe_invoice(self, invoice: Invoice, customer: Customer | None) -> str:
+        """The voucher's GST split in words, for the plan."""
+        return describe_invoice(self.config, invoice, customer)
 
     def readable_streams(self) -> tuple[str, ...]:
         """Payments (receipts), invoices with status, customers; none in file mode."""
