@@ -1,4 +1,4 @@
-"""CSV contacts and INR deals into Tally over XML/HTTP: party ledgers, GST sales vouchers, re-runs."""
+"""CSV contacts and INR deals into Tally over XML/HTTP: party ledgers, GST vouchers, re-runs."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from ledgerlink.cli.app import app
 from ledgerlink.connectors.tally.gst import gstin_check_character
 from tests.emulators.tally import TallyEmulator
 
-KARNATAKA_GSTIN = "29AAACB1234C1Z" + gstin_check_character("29AAACB1234C1Z")
+GSTIN = "29AAACB1234C1Z" + gstin_check_character("29AAACB1234C1Z")  # Karnataka
 CONTACTS = f"""\
 id,display_name,email,tax_id,street,city,region,postal_code,country
 P1,Mumbai Mart,accounts@mumbaimart.example,,12 Marine Drive,Mumbai,Maharashtra,400002,India
-P2,Bengaluru Byte Pvt Ltd,ap@bbyte.example,{KARNATAKA_GSTIN},1 MG Road,Bengaluru,Karnataka,560001,India
+P2,Bengaluru Byte Pvt Ltd,ap@bbyte.example,{GSTIN},1 MG Road,Bengaluru,Karnataka,560001,India
 """
 DEALS = """\
 id,title,contact,amount,currency,stage,close_date,tax_rate,number
@@ -110,6 +110,7 @@ def test_sync_books_ledgers_and_balanced_gst_vouchers_and_reruns_write_nothing(
     before = imports(tally)
     code, again = run(workspace, "sync")
     assert code == 0
+    assert pipe(again, "customers")["created"] == 0
     assert imports(tally) == before
     code, full = run(workspace, "sync", "--full")
     assert code == 0
