@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +9,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -20,37 +17,7 @@ from ledgerlink.connectors.base import ConnectorContext
 from ledgerlink.connectors.goldmine.config import GoldMineConfig
 from ledgerlink.connectors.goldmine.connector import GoldMineConnector
 from tests.emulators.goldmine.database import GoldMineEmulator, engine_url
-
-POSTGRES_URL_ENV = "LEDGERLINK_TEST_POSTGRES_URL"
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
-REQUIRE_SERVICES_ENV = "LEDGERLINK_REQUIRE_SERVICES"
-
-
-@functools.cache
-def _unreachable(url: str) -> str | None:
-    """Why the PostgreSQL server at ``url`` cannot be used, or ``None``; asked once per run."""
-    engine = create_engine(engine_url(url), connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:  # any failure means "not reachable"
-        return (str(getattr(exc, "orig", exc)).strip().splitlines() or [type(exc).__name__])[0]
-    finally:
-        engine.dispose()
-    return None
-
-
-def require_postgres() -> str:
-    """The test PostgreSQL URL; skips (or, with LEDGERLINK_REQUIRE_SERVICES=1, fails) naming it."""
-    url = os.environ.get(POSTGRES_URL_ENV, DEFAULT_POSTGRES_URL)
-    reason = _unreachable(url)
-    if reason is not None:
-        shown = make_url(url).render_as_string(hide_password=True)
-        message = f"PostgreSQL not reachable at {shown} ({reason}); set {POSTGRES_URL_ENV}"
-        if os.environ.get(REQUIRE_SERVICES_ENV) == "1":
-            pytest.fail(f"{message} ({REQUIRE_SERVICES_ENV}=1 requires it)", pytrace=False)
-        pytest.skip(message)
-    return url
+from tests.services import require_postgres
 
 
 @contextmanager
