@@ -18,7 +18,7 @@ is the user-facing message: what happened, to which record, and what to do next.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -134,7 +134,6 @@ class Problem:
     message: str
     hint: str | None = None
     location: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_error(cls, error: LedgerlinkError) -> Problem:
