@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from ledgerlink.canonical.records import (
@@ -25,7 +24,6 @@ from ledgerlink.canonical.records import (
     TargetRecord,
 )
 from ledgerlink.cli.app import app
-from ledgerlink.cli.reconcile import reconcile
 from ledgerlink.sync.reconcile_compare import Desired, PipeSides, compare_pipe
 
 CONTACTS = """\
@@ -58,21 +56,6 @@ HAND_MADE_GLOBEX = '\n2020-01-01 open Assets:Receivable:Globex USD\n  email: "ap
 Report = dict[str, Any]
 
 
-def _reconcile_app() -> typer.Typer:
-    """The command on its own app, exactly as ``app.command()(reconcile)`` registers it."""
-    commands = typer.Typer()
-    commands.command()(reconcile)
-
-    @commands.callback()
-    def _root() -> None:
-        """ledgerlink (reconcile only)."""
-
-    return commands
-
-
-RECONCILE = _reconcile_app()
-
-
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     (tmp_path / "contacts.csv").write_text(CONTACTS, encoding="utf-8")
@@ -90,7 +73,7 @@ def synced(workspace: Path) -> Path:
 
 def run(workspace: Path, *args: str) -> tuple[int, str, str]:
     config = ["--config", str(workspace / "ledgerlink.yaml")]
-    result = CliRunner().invoke(RECONCILE, ["reconcile", *args, *config])
+    result = CliRunner().invoke(app, ["reconcile", *args, *config])
     return result.exit_code, result.stdout, result.stderr
 
 

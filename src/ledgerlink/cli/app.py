@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 
 from ledgerlink.cli import render
+from ledgerlink.cli.common import err, fail, guarded, open_workspace, out
 from ledgerlink.cli.export import write_csv
+from ledgerlink.cli.reconcile import reconcile
 from ledgerlink.cli.starter import STARTER_CONFIG
-from ledgerlink.config.loader import load_config
 from ledgerlink.config.model import config_schema
-from ledgerlink.errors import ConfigError, ConnectionFailedError, FatalError, LedgerlinkError
+from ledgerlink.errors import ConfigError, LedgerlinkError
 from ledgerlink.state.records import AuditEntry
-from ledgerlink.sync.run import RunReport, Workspace, execute_run
+from ledgerlink.sync.run import RunReport, execute_run
 
 app = typer.Typer(
     help="Keep your CRM and your books in agreement: preview, sync, audit.",
@@ -35,6 +33,7 @@ audit_app = typer.Typer(help="The append-only, hash-chained audit trail.", no_ar
 app.add_typer(config_app, name="config")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(audit_app, name="audit")
+app.command()(reconcile)
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="Configuration file.", show_default=True)
@@ -46,38 +45,10 @@ PipeOption = Annotated[
 DEFAULT_CONFIG = Path("ledgerlink.yaml")
 T = TypeVar("T")
 
-out = Console()
-err = Console(stderr=True)
-
 
 def main() -> None:
     """Console-script entry point."""
     app()
-
-
-def _fail(error: LedgerlinkError) -> typer.Exit:
-    code = 2 if isinstance(error, ConfigError) else 3
-    label = {2: "configuration error", 3: "cannot continue"}[code]
-    err.print(f"[bold red]{label}:[/bold red] {error}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-def _guarded(action: Callable[[], T]) -> T:
-    """Run an action; known errors become a clear message and the contract's exit status."""
-    try:
-        return action()
-    except (ConfigError, ConnectionFailedError, FatalError) as exc:
-        raise _fail(exc) from None
-
-
-@contextlib.contextmanager
-def _workspace(config: Path) -> Iterator[Workspace]:
-    loaded = _guarded(lambda: load_config(config))
-    workspace = _guarded(lambda: Workspace.open(loaded))
-    try:
-        yield workspace
-    finally:
-        workspace.close()
 
 
 def _finish(report: RunReport, as_json: bool, verbose: bool = False) -> None:
@@ -97,9 +68,9 @@ def _run(
     as_json: bool,
     verbose: bool,
 ) -> None:
-    with _workspace(config) as workspace:
+    with open_workspace(config) as workspace:
         with render.ProgressObserver(err) as observer:
-            report = _guarded(
+            report = guarded(
                 lambda: execute_run(
                     workspace, command=command, pipes=pipes, full=full, observer=observer
                 )
@@ -116,7 +87,7 @@ def init(
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / "ledgerlink.yaml"
     if target.exists() and not force:
-        raise _fail(ConfigError(f"{target} already exists", hint="Pass --force to overwrite it"))
+        raise fail(ConfigError(f"{target} already exists", hint="Pass --force to overwrite it"))
     target.write_text(STARTER_CONFIG, encoding="utf-8")
     out.print(f"Wrote {target}. Edit its paths, then run `ledgerlink check` and `ledgerlink plan`.")
 
@@ -124,7 +95,7 @@ def init(
 @app.command()
 def check(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Validate the configuration and reach every connection."""
-    with _workspace(config) as workspace:
+    with open_workspace(config) as workspace:
         out.print(f"[green]✓[/green] {config} is valid ({len(workspace.config.pipes)} pipes)")
         failed = False
         for name in workspace.config.connections:
@@ -172,7 +143,7 @@ def sync(
 @app.command()
 def status(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -> None:
     """The last run, links per pipe, open dead letters and cursors."""
-    with _workspace(config) as workspace:
+    with open_workspace(config) as workspace:
         store = workspace.store
         runs = store.list_runs(limit=1)
         pipes = [
@@ -214,7 +185,7 @@ def runs(
     as_json: JsonOption = False,
 ) -> None:
     """Recent runs with their counts."""
-    with _workspace(config) as workspace:
+    with open_workspace(config) as workspace:
         rows = workspace.store.list_runs(limit=limit)
         if as_json:
             data = [
@@ -244,7 +215,7 @@ def dlq_list(
     as_json: JsonOption = False,
 ) -> None:
     """Dead letters: which record, where, why, and what to do."""
-    with _workspace(config) as workspace:
+    with open_workspace(config) as workspace:
         letters = workspace.store.list_dead_letters(pipe, include_resolved=resolved)
         if csv_path is not None:
             header = ("id", "pipe", "record", "where", "stage", "problem", "what to do", "tries")
@@ -286,7 +257,7 @@ def dlq_retry(
     as_json: JsonOption = False,
 ) -> None:
     """Replay dead letters after a fix: re-read those records from the source and sync them."""
-    with _workspace(config) as workspace:
+    with open_workspace(config) as workspace:
         store = workspace.store
         letters = store.get_dead_letters(ids) if ids else store.list_dead_letters()
         letters = [d for d in letters if d.resolved_at is None]
@@ -298,7 +269,7 @@ def dlq_retry(
             only.setdefault(letter.pipe, set()).add(letter.source_key)
         keys = {pipe: frozenset(k) for pipe, k in only.items()}
         with render.ProgressObserver(err) as observer:
-            report = _guarded(
+            report = guarded(
                 lambda: execute_run(
                     workspace,
                     command="dlq retry",
@@ -313,7 +284,7 @@ def dlq_retry(
 @audit_app.command("verify")
 def audit_verify(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -> None:
     """Check the audit chain; names the first entry that was altered or removed (exit 1)."""
-    with _workspace(config) as workspace:
+    with open_workspace(config) as workspace:
         verdict = workspace.store.verify_audit()
     if as_json:
         payload = {
@@ -343,7 +314,7 @@ def audit_export(
         "seq", "at", "run", "pipe", "action", "source record", "target record",
         "before", "after", "idempotency key", "hash",
     )  # fmt: skip
-    with _workspace(config) as workspace:
+    with open_workspace(config) as workspace:
         rows = (_audit_row(e) for e in workspace.store.iter_audit())
         count = write_csv(path, header, rows)
     err.print(f"Wrote {count:,} audit entries to {path}")
@@ -377,4 +348,4 @@ def demo(
     """The whole main job on bundled sample data, into a Beancount ledger, in seconds."""
     from ledgerlink.cli.demo import run_demo  # noqa: PLC0415 - only this command needs it
 
-    raise typer.Exit(_guarded(lambda: run_demo(directory, out)))
+    raise typer.Exit(guarded(lambda: run_demo(directory, out)))

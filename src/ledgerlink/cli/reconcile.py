@@ -15,15 +15,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ledgerlink.cli.common import err, guarded, open_workspace, out
 from ledgerlink.cli.export import write_csv
 from ledgerlink.cli.report_html import render_html
-from ledgerlink.config.loader import load_config
 from ledgerlink.errors import (
     ConfigError,
-    ConnectionFailedError,
-    FatalError,
-    LedgerlinkError,
-    TransientError,
 )
 from ledgerlink.sync.reconcile import (
     COUNT_LABELS,
@@ -33,7 +29,6 @@ from ledgerlink.sync.reconcile import (
     ReconcileReport,
     execute_reconcile,
 )
-from ledgerlink.sync.run import Workspace
 
 #: Findings listed in the terminal; ``--csv`` and ``--html`` have them all.
 MAX_TERMINAL_FINDINGS = 50
@@ -64,41 +59,19 @@ def reconcile(
 
     Exit status: 0 no drift, 1 drift, 2 configuration error, 3 a system could not be read.
     """
-    out, err = Console(), Console(stderr=True)
-    loaded = _guarded(err, lambda: load_config(config))
-    workspace = _guarded(err, lambda: Workspace.open(loaded))
-    try:
-        with err.status("Reading the CRM and the books…"):
-            report = _guarded(err, lambda: execute_reconcile(workspace, pipes=pipe))
-    finally:
-        workspace.close()
+    with open_workspace(config) as workspace, err.status("Reading the CRM and the books…"):
+        report = guarded(lambda: execute_reconcile(workspace, pipes=pipe))
     if csv_path is not None:
-        count = _guarded(err, lambda: _write(csv_path, lambda p: _csv(p, report)))
+        count = guarded(lambda: _write(csv_path, lambda p: _csv(p, report)))
         err.print(f"Wrote {count:,} row(s) to {csv_path}", highlight=False, soft_wrap=True)
     if html_path is not None:
-        _guarded(err, lambda: _write(html_path, lambda p: _html(p, report)))
+        guarded(lambda: _write(html_path, lambda p: _html(p, report)))
         err.print(f"Wrote the report to {html_path}", highlight=False, soft_wrap=True)
     if as_json:
         sys.stdout.write(json.dumps(report.to_json()) + "\n")
     else:
         print_reconcile(out, report)
     raise typer.Exit(report.exit_code)
-
-
-def _guarded(err: Console, action: Callable[[], T]) -> T:
-    """Known errors become a clear message and the contract's exit status (2 or 3)."""
-    try:
-        return action()
-    except (ConfigError, ConnectionFailedError, FatalError, TransientError) as exc:
-        raise _fail(err, exc) from None
-
-
-def _fail(err: Console, error: LedgerlinkError) -> typer.Exit:
-    code = 2 if isinstance(error, ConfigError) else 3
-    label = {2: "configuration error", 3: "cannot continue"}[code]
-    err.print(f"[bold red]{label}:[/bold red] ", end="", highlight=False)
-    err.print(Text(str(error)), highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _write(path: Path, writer: Callable[[Path], int]) -> int:
