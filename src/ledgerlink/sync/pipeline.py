@@ -9,6 +9,7 @@ from typing import Protocol
 
 from ledgerlink.canonical.records import Change, Customer, Deal, Invoice, ReadFailure, Record
 from ledgerlink.canonical.serialise import customer_from_snapshot, to_jsonable, version_number
+from ledgerlink.compact import Int64Map
 from ledgerlink.config.model import PipeConfig
 from ledgerlink.connectors.base import InvoiceDescriber, SourceConnector, TargetConnector
 from ledgerlink.errors import Problem, RecordError
@@ -70,7 +71,7 @@ def run_pipe(run: PipeRun) -> PipePlan:
     same_mapping = store.get_fingerprint(pipe.name) == mapper.fingerprint
     incremental = same_mapping and not run.full and run.only_keys is None
     cursor = store.get_cursor(pipe.name, pipe.source_stream) if incremental else None
-    versions = store.load_version_digests(pipe.name) if same_mapping else {}
+    versions = store.load_version_digests(pipe.name) if same_mapping else Int64Map()
     planner = RecordPlanner(
         pipe.name,
         pipe.target_stream,

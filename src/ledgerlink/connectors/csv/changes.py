@@ -9,14 +9,13 @@ from pydantic import BaseModel
 
 from ledgerlink.canonical.normalise import email_key, name_key
 from ledgerlink.canonical.records import Change, ReadFailure, Record
+from ledgerlink.compact import Int64Map
 from ledgerlink.connectors.files import FileScan
 from ledgerlink.errors import RecordError
 
 # Cells are joined with the ASCII unit separator before hashing: no CRM export puts it in text.
 CELL_SEPARATOR = "\x1f"
 ROW_SEPARATOR = "\x1e"
-_TAG_BITS = 64
-_TAG_MASK = (1 << _TAG_BITS) - 1
 
 Item = Change | ReadFailure
 
@@ -42,27 +41,29 @@ class Versioner:
 
 
 class SeenKeys:
-    """Each key's first line and version, packed in one int so a million keys stay small.
+    """Each key's first line and version, in flat arrays so a million keys stay small.
 
     Keys are held by their in-process hash, not as strings: about 60 bytes less per row. Two
     different keys sharing a 64-bit hash (about 1 in 10^7 for a million rows) would make the
     second look like a duplicate: it is dead-lettered with both lines named, never lost.
     """
 
-    __slots__ = ("_seen",)
+    __slots__ = ("_lines", "_tags")
 
     def __init__(self) -> None:
-        self._seen: dict[int, int] = {}
+        self._tags = Int64Map()
+        self._lines = Int64Map()
 
     def check(self, key: str, line: int, version: str) -> tuple[int, bool] | None:
         """None for a new key; else the first line and whether that occurrence was identical."""
         tag = int(version[:16], 16)
         slot = hash(key)
-        packed = self._seen.get(slot)
-        if packed is None:
-            self._seen[slot] = (line << _TAG_BITS) | tag
+        first = self._lines.get(slot)
+        if first is None:
+            self._tags[slot] = tag
+            self._lines[slot] = line
             return None
-        return packed >> _TAG_BITS, (packed & _TAG_MASK) == tag
+        return first, self._tags.get(slot) == Int64Map.fold(tag)
 
 
 def contact_key(record_id: str, email: str, name: str) -> str:
