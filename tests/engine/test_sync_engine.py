@@ -12,8 +12,10 @@ import pytest
 
 from ledgerlink.canonical.records import Contact, Customer, Deal, DealLine
 from ledgerlink.config.loader import parse_config
+from ledgerlink.connectors.base import WriteRequest
 from ledgerlink.errors import FatalError, RateLimitedError
 from ledgerlink.planning.plan import ledgerlink_id
+from ledgerlink.state.records import IntentWrite
 from ledgerlink.state.store import StateStore
 from ledgerlink.sync.run import Workspace, execute_run
 from tests.fakes import FakeBooks, FakeCrm
@@ -298,3 +300,33 @@ def test_audit_records_every_write_and_verifies(workspace: Workspace) -> None:
     entries = list(workspace.store.iter_audit())
     assert sum(1 for e in entries if e.action == "create") == 4
     assert workspace.store.verify_audit().ok
+
+
+def test_a_write_whose_state_commit_was_lost_is_linked_not_repeated(
+    workspace: Workspace, books: FakeBooks, crm: FakeCrm
+) -> None:
+    sync(workspace)
+    crm.streams["deals"]["D4"] = deal("ada@example.com", "10.00")
+    # what a crash between the books' commit and ledgerlink's leaves: an intent, a written invoice
+    store = workspace.store
+    key = ledgerlink_id("invoices", "D4")
+    customer = store.get_links("customers", ["ada@example.com"])["ada@example.com"].target_id
+    request = WriteRequest(
+        action="create",
+        stream="invoices",
+        ledgerlink_id=key,
+        idempotency_key=f"{key}:create",
+        record=crm.streams["deals"]["D4"],
+        references={"customer": customer},
+    )
+    store.record_intents(
+        store.start_run("sync"),
+        [IntentWrite(request.idempotency_key, "invoices", "D4", "create", key)],
+    )
+    books.apply([request])
+    assert len(books.records["invoices"]) == 3
+
+    report = sync(workspace)
+    assert counts(report, "invoices")["linked"] == 1
+    assert counts(report, "invoices")["created"] == 0
+    assert len(books.records["invoices"]) == 3

@@ -72,11 +72,7 @@ def run_pipe(run: PipeRun) -> PipePlan:
     incremental = same_mapping and not run.full and run.only_keys is None
     cursor = store.get_cursor(pipe.name, pipe.source_stream) if incremental else None
     versions = store.load_version_digests(pipe.name) if same_mapping else Int64Map()
-    planner = RecordPlanner(
-        pipe.name,
-        pipe.target_stream,
-        lambda: MatchIndex.of(run.target.read_existing(pipe.target_stream)),
-    )
+    planner = RecordPlanner(pipe.name, pipe.target_stream, lambda: _match_index(run))
     executor = (
         None
         if run.dry_run
@@ -132,6 +128,21 @@ def run_pipe(run: PipeRun) -> PipePlan:
             )
         )
     return run.plan
+
+
+def _match_index(run: PipeRun) -> MatchIndex:
+    """What the target already holds, for records with no link yet; read only when it can matter.
+
+    Customers are always matched (a contact may exist in the books by hand). Invoices are
+    matched on a pipe's first sync, and after a run that may have stopped between a write and
+    its state commit (pending intents): the stamp ledgerlink put on the record then finds it.
+    Otherwise a new deal is a new invoice, and reading every invoice of the books is skipped.
+    """
+    pipe, store = run.pipe, run.store
+    first_sync = store.count_links(pipe.name) == 0
+    if pipe.target_stream == "invoices" and not first_sync and not store.pending_intents(pipe.name):
+        return MatchIndex()
+    return MatchIndex.of(run.target.read_existing(pipe.target_stream))
 
 
 def _finish_chunk(run: PipeRun, executor: PlanExecutor | None, chunk: PipePlan) -> None:
