@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from ledgerlink.canonical.serialise import to_jsonable
 from ledgerlink.connectors.base import TargetConnector, WriteOutcome, WriteRequest
+from ledgerlink.crashpoints import crashpoint
 from ledgerlink.errors import LedgerlinkError, Problem, RecordError, TransientError
 from ledgerlink.planning.plan import PLANNED_PREFIX, PipePlan, PlannedFailure, PlannedOp
 from ledgerlink.state.records import (
@@ -122,6 +123,7 @@ class PlanExecutor:
             )
             for op in ops
         ]
+        crashpoint("before-intents")
         self._store.record_intents(
             self._run_id,
             [
@@ -129,7 +131,9 @@ class PlanExecutor:
                 for r, op in zip(requests, ops, strict=True)
             ],
         )
+        crashpoint("after-intents")
         outcomes = self._apply_with_retry(requests)
+        crashpoint("after-apply")
         links, audit, done, failed, dead = [], [], [], [], []
         for op, outcome in zip(ops, outcomes, strict=True):
             if outcome.ok and outcome.target_id:
@@ -156,6 +160,7 @@ class PlanExecutor:
                 dead.append(failure)
                 failed.append(op.idempotency_key)
         self._commit(links=links, audit=audit, done=done, failed_intents=failed, failures=dead)
+        crashpoint("after-commit")
 
     def _apply_with_retry(self, requests: list[WriteRequest]) -> list[WriteOutcome]:
         for attempt in range(1, self._retry.attempts + 1):
@@ -202,7 +207,10 @@ class PlanExecutor:
             links.append(_link(op, target_id, after))
             audit.append(AuditWrite("link", op.source_key, target_id, None, after, None))
             self.tally.linked += 1
-        self._commit(links=links, audit=audit)
+        # A link may be the recovery of a create whose state commit was lost (found by the stamp):
+        # that create's intent is now resolved. Completing an intent that never existed is a no-op.
+        recovered = [f"{link.ledgerlink_id}:create" for link in links]
+        self._commit(links=links, audit=audit, done=recovered)
 
     def _commit(
         self,

@@ -10,6 +10,7 @@ from sqlalchemy import Table, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from ledgerlink.crashpoints import crashpoint
 from ledgerlink.state.audit import append_entries
 from ledgerlink.state.records import STAGES, BatchCommit, DeadLetterWrite, IntentWrite
 from ledgerlink.state.tables import cursors, dead_letters, intents, links, pipe_state
@@ -231,3 +232,4 @@ def write_batch(conn: Connection, batch: BatchCommit, now: datetime) -> None:
     if batch.fingerprint is not None:
         _set_fingerprint(conn, batch.pipe, batch.fingerprint, now)
     append_entries(conn, run_id=batch.run_id, pipe=batch.pipe, at=now, entries=batch.audit)
+    crashpoint("in-state-commit")

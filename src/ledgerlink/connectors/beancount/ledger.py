@@ -14,6 +14,7 @@ from typing import Any
 from beancount import loader
 
 from ledgerlink.connectors.beancount.text import LedgerText
+from ledgerlink.crashpoints import crashpoint
 from ledgerlink.errors import ConnectionFailedError, ErrorContext, FatalError, TransientError
 
 SYSTEM = "beancount"
@@ -195,7 +196,9 @@ def replace_with(path: Path, temp: Path, expected: bytes | None) -> None:
             hint="Nothing was written; the next run retries with the new content",
             context=ErrorContext(system=SYSTEM, location=str(path)),
         )
+    crashpoint("before-ledger-replace")
     os.replace(temp, path)
+    crashpoint("after-ledger-replace")
     _fsync_directory(path.parent)
 
 

@@ -18,6 +18,7 @@ from authlib.oauth2.rfc6749.parameters import prepare_token_request
 from ledgerlink.connectors.base import TokenStore
 from ledgerlink.connectors.http.redact import Redactor
 from ledgerlink.connectors.http.wire import loads_exact
+from ledgerlink.crashpoints import crashpoint
 from ledgerlink.errors import ConnectionFailedError, ErrorContext, TransientError
 
 log = logging.getLogger("ledgerlink.http.auth")
@@ -190,6 +191,7 @@ class OAuth2RefreshAuth(httpx.Auth):
                 raise self._rejected("there is no refresh token and the access token expired")
             response = yield self._refresh_request(current.refresh_token)
             fresh = self._parse(response, current)
+            crashpoint("in-token-refresh")
             if self._store is not None:
                 self._store.save(self._settings.connection, fresh.to_store())
             self._tokens = fresh
