@@ -28,7 +28,7 @@ class Scenario:
 
 
 def _first_sync() -> Scenario:
-    return Scenario("first-sync", None, sample_crm(30, 30), ("sync",), shards=8)
+    return Scenario("first-sync", None, sample_crm(24, 24), ("sync",), shards=6)
 
 
 def _edits() -> Scenario:
