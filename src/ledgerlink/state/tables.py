@@ -152,6 +152,7 @@ dead_letters = Table(
     Column("last_run_id", String(ID_LEN), ForeignKey("runs.id", ondelete="SET NULL")),
     Column("resolved_at", UTCDateTime, nullable=True),
     Column("resolution", Text, nullable=True),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
 )
 
 #: At most one *open* dead letter per record: a new failure updates it.
@@ -204,4 +205,53 @@ secrets = Table(
     Column("ciphertext", Text, nullable=False),
     Column("key_id", String(KEY_ID_LEN), nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+#: A field changed on both sides of a two-way pipe that its policy (``manual``) leaves to a person.
+#: Open while ``resolved_at`` is NULL; at most one open conflict per record and field.
+conflicts = Table(
+    "conflicts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("pipe", Text, nullable=False),
+    Column("source_key", Text, nullable=False),
+    Column("target_id", Text, nullable=False),
+    Column("field", Text, nullable=False),
+    Column("base_value", _json(), nullable=True),
+    Column("crm_value", _json(), nullable=True),
+    Column("books_value", _json(), nullable=True),
+    Column("run_id", String(ID_LEN), ForeignKey("runs.id", ondelete="SET NULL")),
+    Column("detected_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("resolution", Text, nullable=True),
+    Column("resolved_value", _json(), nullable=True),
+)
+
+open_conflict_index = Index(
+    "uq_conflicts_open",
+    conflicts.c.pipe,
+    conflicts.c.source_key,
+    conflicts.c.field,
+    unique=True,
+    sqlite_where=conflicts.c.resolved_at.is_(None),
+    postgresql_where=conflicts.c.resolved_at.is_(None),
+)
+
+#: A source record whose only match in the target is a fuzzy one: nothing is created for it until a
+#: person accepts a candidate (a link) or rejects them all (a create on the next sync).
+match_reviews = Table(
+    "match_reviews",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("pipe", Text, nullable=False),
+    Column("source_key", Text, nullable=False),
+    Column("location", Text, nullable=True),
+    Column("record", _json(), nullable=False),
+    Column("candidates", _json(), nullable=False),
+    Column("run_id", String(ID_LEN), ForeignKey("runs.id", ondelete="SET NULL")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("decision", String(16), nullable=True),
+    Column("target_id", Text, nullable=True),
+    Index("uq_match_reviews_pipe_source_key", "pipe", "source_key", unique=True),
 )
