@@ -162,6 +162,8 @@ class Invoice:
     status: InvoiceStatus = "issued"
     memo: str = ""
     tax_mode: TaxMode = "line"
+    balance: Decimal | None = None
+    paid_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +189,8 @@ class Change:
     does (a digest of the raw row, a modification stamp, a SyncToken), so an unchanged record is
     recognised without building or validating it. ``load`` builds the canonical record and raises
     ``RecordError`` for bad input; ``raw`` is what the source held, kept for the dead-letter queue.
+    ``updated_at`` is when the system last modified the record, where it says (two-way pipes use
+    it for the ``newest-wins`` policy).
     """
 
     key: str
@@ -195,6 +199,7 @@ class Change:
     location: str = ""
     raw: Mapping[str, str] = field(default_factory=dict)
     deleted: bool = False
+    updated_at: datetime | None = None
 
     @classmethod
     def of(cls, key: str, record: Record, *, version: str = "", location: str = "") -> Change:

@@ -152,6 +152,27 @@ class WriteOutcome:
 
 
 @runtime_checkable
+class WriteBackSource(Protocol):
+    """A source that can take changes back: the CRM side of a two-way pipe.
+
+    Each request is an ``update`` of one source record: ``target_id`` is the record's source key,
+    ``record`` carries the new values and ``changed_fields`` names the only fields to write (a
+    contact's ``emails``/``phones``/``addresses`` replace the first entry only, keeping the rest).
+    For ``deals`` the record is the books' ``Invoice`` and the fields are its payment state
+    (``number``, ``status``, ``balance``, ``paid_on``). One outcome per request, in order; raise
+    only for failures of the whole batch, like ``TargetConnector.apply``.
+    """
+
+    def write_back_streams(self) -> tuple[str, ...]:
+        """The streams this source accepts changes for, e.g. ``("contacts", "deals")``."""
+        ...
+
+    def write_back(self, requests: Sequence[WriteRequest]) -> list[WriteOutcome]:
+        """Apply updates to source records; one outcome per request."""
+        ...
+
+
+@runtime_checkable
 class InvoiceDescriber(Protocol):
     """A target that can say, for a plan, how it will book an invoice (e.g. Tally's GST split)."""
 
