@@ -10,7 +10,13 @@ from dataclasses import dataclass, field
 from ledgerlink.canonical.serialise import to_jsonable
 from ledgerlink.connectors.base import TargetConnector, WriteOutcome, WriteRequest
 from ledgerlink.crashpoints import crashpoint
-from ledgerlink.errors import LedgerlinkError, Problem, RecordError, TransientError
+from ledgerlink.errors import (
+    ConnectionFailedError,
+    LedgerlinkError,
+    Problem,
+    RecordError,
+    TransientError,
+)
 from ledgerlink.planning.plan import PLANNED_PREFIX, PipePlan, PlannedFailure, PlannedOp
 from ledgerlink.state.records import (
     AuditWrite,
@@ -19,22 +25,33 @@ from ledgerlink.state.records import (
     IntentWrite,
     LinkWrite,
 )
+from ledgerlink.state.retry_schedule import MISSING_DEPENDENCY
 from ledgerlink.state.store import StateStore
 
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Capped retries with exponential backoff and full jitter; ``Retry-After`` wins when given."""
+    """Capped retries with exponential backoff and full jitter; ``Retry-After`` wins when given.
+
+    A batch that still fails as transient after ``attempts`` tries (an outage), or a target that
+    asks to wait longer than ``max_retry_after``, stops the pipe: its records are neither written
+    nor dead-lettered, and the next sync picks them up.
+    """
 
     attempts: int = 5
     base_delay: float = 0.5
     max_delay: float = 30.0
+    max_retry_after: float = 300.0
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds to wait before retry number ``attempt`` (1-based)."""
+        """Seconds to wait before retry number ``attempt`` (1-based); ``Retry-After`` exactly."""
         if retry_after is not None:
-            return min(retry_after, self.max_delay)
+            return retry_after
         return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))  # noqa: S311
+
+
+class TargetUnavailableError(ConnectionFailedError):
+    """The target kept failing as transient through every retry: the pipe stops, nothing lost."""
 
 
 @dataclass(slots=True)
@@ -167,9 +184,12 @@ class PlanExecutor:
             try:
                 outcomes = self._target.apply(requests)
             except TransientError as exc:
-                if attempt == self._retry.attempts:
-                    return [WriteOutcome(r, error=exc) for r in requests]
                 retry_after = getattr(exc, "retry_after", None)
+                too_long = retry_after is not None and retry_after > self._retry.max_retry_after
+                if attempt == self._retry.attempts or too_long:
+                    # Not the records' fault: dead-lettering them all would bury the real
+                    # failures. Their intents stay pending; the next sync writes them once.
+                    raise self._unavailable(exc, attempt) from exc
                 self._sleep(self._retry.delay(attempt, retry_after))
                 continue
             if len(outcomes) != len(requests):
@@ -177,6 +197,17 @@ class PlanExecutor:
                 return [WriteOutcome(r, error=error) for r in requests]
             return outcomes
         return []  # pragma: no cover - the loop always returns
+
+    def _unavailable(self, error: TransientError, attempts: int) -> TargetUnavailableError:
+        system = error.context.system or self._target.system
+        return TargetUnavailableError(
+            f"{system} is not accepting writes ({attempts} tries: {error.message}); "
+            f"pipe {self._pipe!r} stopped",
+            hint="Nothing was lost: what was written is recorded, and the rest is written once "
+            "by the next `ledgerlink sync`. Run it when the service is back (check its status "
+            "page if this persists)",
+            context=error.context,
+        )
 
     def _commit_links(self, ops: Sequence[PlannedOp], failures: list[PlannedFailure]) -> None:
         planned = {
@@ -272,10 +303,10 @@ def _missing_customer(op: PlannedOp) -> PlannedFailure:
         op.location,
         "plan",
         Problem(
-            "record",
+            MISSING_DEPENDENCY,
             f"its customer {op.depends_on!r} is not in the books",
             hint="Sync the contact first; if it failed or was filtered out, "
-            "`ledgerlink dlq list` shows why",
+            "`ledgerlink dlq list` shows why; this record follows it automatically",
         ),
         to_jsonable(op.record),
     )

@@ -6,13 +6,14 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import Table, bindparam, case, null, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from ledgerlink.crashpoints import crashpoint
 from ledgerlink.state.audit import append_entries
 from ledgerlink.state.records import STAGES, BatchCommit, DeadLetterWrite, IntentWrite
+from ledgerlink.state.retry_schedule import first_attempt_at, next_attempt_after
 from ledgerlink.state.tables import cursors, dead_letters, intents, links, pipe_state
 
 #: Rows per ``IN (...)`` list; far below SQLite's and PostgreSQL's parameter limits.
@@ -172,6 +173,7 @@ def add_dead_letters(
             "last_run_id": run_id,
             "resolved_at": None,
             "resolution": None,
+            "next_attempt_at": first_attempt_at(item.stage, item.kind, now),
         }
         for _, item in sorted(unique.items())
     ]
@@ -179,12 +181,45 @@ def add_dead_letters(
     latest = ("location", "stage", "kind", "message", "hint", "record", "last_seen", "last_run_id")
     set_: dict[str, Any] = {name: stmt.excluded[name] for name in latest}
     set_["attempts"] = dead_letters.c.attempts + 1
+    # Failed again: the next delay of the schedule, NULL (parked) past the cap, or NULL when this
+    # failure is not retried on a timer (it waits for a fix or for its customer).
+    set_["next_attempt_at"] = case(
+        (stmt.excluded.next_attempt_at.is_(None), null()),
+        else_=next_attempt_after(dead_letters.c.attempts, now),
+    )
     stmt = stmt.on_conflict_do_update(
         index_elements=[dead_letters.c.pipe, dead_letters.c.source_key],
         index_where=dead_letters.c.resolved_at.is_(None),
         set_=set_,
     )
     conn.execute(stmt, rows)
+
+
+def reschedule_dead_letters(
+    conn: Connection, pipe: str, keys: Collection[str], run_id: str, now: datetime
+) -> int:
+    """Count an automatic replay that left these open letters as they were (the record was
+    filtered out or skipped): the next delay of the schedule, so that a replay never repeats on
+    every sync. Letters this run already updated (failed again) are left alone."""
+    touched = 0
+    for chunk in chunked(sorted(set(keys))):
+        result = conn.execute(
+            update(dead_letters)
+            .where(
+                dead_letters.c.pipe == pipe,
+                dead_letters.c.source_key.in_(chunk),
+                dead_letters.c.resolved_at.is_(None),
+                or_(dead_letters.c.last_run_id.is_(None), dead_letters.c.last_run_id != run_id),
+            )
+            .values(
+                attempts=dead_letters.c.attempts + 1,
+                last_seen=now,
+                last_run_id=run_id,
+                next_attempt_at=next_attempt_after(dead_letters.c.attempts, now),
+            )
+        )
+        touched += result.rowcount
+    return touched
 
 
 def _set_cursor(conn: Connection, pipe: str, stream: str, value: str, now: datetime) -> None:

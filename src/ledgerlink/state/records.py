@@ -114,6 +114,8 @@ class DeadLetter:
     last_run_id: str | None
     resolved_at: datetime | None
     resolution: str | None
+    next_attempt_at: datetime | None = None
+    """When a sync replays it by itself; ``None``: it waits for a fix (see ``retry_schedule``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from ledgerlink.compact import Int64Map
 from ledgerlink.state import audit as audit_chain
 from ledgerlink.state import batch as batches
+from ledgerlink.state import retry_schedule
 from ledgerlink.state.db import mask_url, open_engine, write_engine
 from ledgerlink.state.ids import RunIdFactory
 from ledgerlink.state.records import (
@@ -128,6 +129,7 @@ def _dead_letter(row: Row[Any]) -> DeadLetter:
         last_run_id=row.last_run_id,
         resolved_at=row.resolved_at,
         resolution=row.resolution,
+        next_attempt_at=row.next_attempt_at,
     )
 
 
@@ -356,6 +358,22 @@ class StateStore:
         """Close the open dead letters of these records; returns how many were closed."""
         with self._writer.begin() as conn:
             return batches.resolve_dead_letters(conn, pipe, keys, resolution, self._now())
+
+    def replayable_dead_letters(self, pipe: str) -> list[DeadLetter]:
+        """Open dead letters a sync may replay now: due by ``retry_schedule``, or waiting for a
+        dependency (the caller checks that it has arrived)."""
+        query = retry_schedule.replayable(pipe, self._now())
+        with self._engine.connect() as conn:
+            return [_dead_letter(row) for row in conn.execute(query)]
+
+    def reschedule_dead_letters(self, pipe: str, keys: Collection[str], run_id: str) -> int:
+        """Count a replay that left these open letters untouched; returns how many it moved."""
+        with self._writer.begin() as conn:
+            return batches.reschedule_dead_letters(conn, pipe, keys, run_id, self._now())
+
+    def now(self) -> datetime:
+        """The store's clock (timezone-aware UTC): what dead-letter times are measured against."""
+        return self._now()
 
     # audit -------------------------------------------------------------------------------------
 

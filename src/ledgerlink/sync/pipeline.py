@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -51,6 +52,7 @@ class PipeRun:
     full: bool = False
     only_keys: frozenset[str] | None = None
     planned_dependencies: Mapping[str, Record] = field(default_factory=dict)
+    sleep: Callable[[float], None] = time.sleep
     plan: PipePlan = field(init=False)
     seen_keys: set[str] = field(default_factory=set)
 
@@ -82,6 +84,7 @@ def run_pipe(run: PipeRun) -> PipePlan:
             run_id=run.run_id,
             pipe=pipe.name,
             dependency_pipe=run.dependency_pipe,
+            sleep=run.sleep,
         )
     )
     run.observer.pipe_started(pipe.name)

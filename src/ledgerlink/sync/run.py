@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
@@ -19,10 +20,12 @@ from ledgerlink.connectors.base import (
 )
 from ledgerlink.connectors.registry import connector_type
 from ledgerlink.errors import ConfigError, ConnectionFailedError, FatalError, LedgerlinkError
+from ledgerlink.execution.executor import TargetUnavailableError
 from ledgerlink.planning.plan import PipePlan
 from ledgerlink.state.secrets import load_secret_key
 from ledgerlink.state.store import StateStore
 from ledgerlink.sync.pipeline import PipeRun, RunObserver, run_pipe
+from ledgerlink.sync.retries import replay_due
 
 RunStatus = Literal["ok", "partial", "failed"]
 EXIT_CODES: dict[RunStatus, int] = {"ok": 0, "partial": 1, "failed": 3}
@@ -212,14 +215,19 @@ class Workspace:
 def execute_run(
     workspace: Workspace,
     *,
-    command: Literal["plan", "sync", "dlq retry"],
+    command: Literal["plan", "sync", "dlq retry", "retry"],
     pipes: list[str] | None = None,
     full: bool = False,
     only_keys: Mapping[str, frozenset[str]] | None = None,
     observer: RunObserver | None = None,
     today: date | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> RunReport:
-    """Plan or sync the selected pipes; a pipe that cannot go on stops, the others continue."""
+    """Plan or sync the selected pipes; a pipe that cannot go on stops, the others continue.
+
+    A sync then replays the dead letters that are due (``sync.retries``). A target that stays
+    unavailable through the executor's retries stops every later pipe writing to it.
+    """
     store = workspace.store
     selected = workspace.ordered_pipes(pipes)
     for pipe in selected:  # configuration problems stop the run before anything is read
@@ -227,9 +235,14 @@ def execute_run(
     run_id = store.start_run(command)
     report = RunReport(run_id, command)
     planned: dict[str, dict[str, Record]] = {}
+    unavailable: dict[str, LedgerlinkError] = {}  # target connection -> why it stopped
     for pipe in selected:
         dependency = workspace.dependency_pipe(pipe)
         run = None
+        if pipe.target_connection in unavailable:
+            plan = PipePlan(pipe.name, pipe.source, pipe.target)
+            report.pipes.append(PipeReport(plan, unavailable[pipe.target_connection]))
+            continue
         try:
             run = PipeRun(
                 pipe=pipe,
@@ -244,6 +257,7 @@ def execute_run(
                 full=full or only_keys is not None,
                 only_keys=None if only_keys is None else only_keys.get(pipe.name, frozenset()),
                 planned_dependencies=planned.get(dependency or "", {}),
+                sleep=sleep,
             )
             plan = run_pipe(run)
             planned[pipe.name] = {
@@ -257,5 +271,23 @@ def execute_run(
         except (FatalError, ConnectionFailedError) as exc:
             plan = run.plan if run is not None else PipePlan(pipe.name, pipe.source, pipe.target)
             report.pipes.append(PipeReport(plan, exc))
+            if isinstance(exc, TargetUnavailableError):
+                unavailable[pipe.target_connection] = exc
+    if command == "sync" and only_keys is None:
+        replay_due(
+            store,
+            report,
+            selected,
+            {p.name: workspace.dependency_pipe(p) for p in selected},
+            lambda name, keys: execute_run(
+                workspace,
+                command="retry",
+                pipes=[name],
+                only_keys={name: keys},
+                observer=observer,
+                today=today,
+                sleep=sleep,
+            ),
+        )
     store.finish_run(run_id, report.status, report.to_json())
     return report
