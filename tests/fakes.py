@@ -25,6 +25,8 @@ class FakeCrm:
     system: str = "fake-crm"
     streams: dict[str, dict[str, Record]] = field(default_factory=dict)
     reads: int = 0
+    #: stream -> key -> survivor's key (a merge) or None (a plain deletion), reported as deleted
+    deleted: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
     def readable_streams(self) -> tuple[str, ...]:
         return tuple(self.streams)
@@ -35,14 +37,30 @@ class FakeCrm:
     def read(self, stream: str, cursor: str | None) -> StreamRead:
         self.reads += 1
         records = self.streams.get(stream, {})
-        digest = str(hash(tuple((k, record_digest(r)) for k, r in sorted(records.items()))))
+        gone = self.deleted.get(stream, {})
+        digest = str(
+            hash(
+                (
+                    tuple((k, record_digest(r)) for k, r in sorted(records.items())),
+                    tuple(sorted(gone.items(), key=str)),
+                )
+            )
+        )
         if cursor == digest:
             return ListRead([], digest)
         items = [
             Change.of(key, record, version=record_digest(record), location=f"{stream}:{key}")
             for key, record in records.items()
         ]
+        items += [
+            Change(key, f"deleted:{key}", _gone, f"{stream}:{key}", deleted=True, merged_into=into)
+            for key, into in gone.items()
+        ]
         return ListRead(items, digest)
+
+
+def _gone() -> Record:
+    raise RecordError("deleted in the fake CRM")
 
 
 @dataclass
@@ -59,13 +77,16 @@ class FakeBooks:
     apply_calls: int = 0
     reject: Callable[[WriteRequest], str | None] = lambda _request: None
     raise_on_apply: list[LedgerlinkError] = field(default_factory=list)
+    deletes: frozenset[str] = frozenset()
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def writable_streams(self) -> tuple[str, ...]:
         return ("customers", "invoices")
 
     def capabilities(self) -> TargetCapabilities:
-        return TargetCapabilities(max_batch_size=self.batch_size, idempotency="key")
+        return TargetCapabilities(
+            max_batch_size=self.batch_size, idempotency="key", deletes=self.deletes
+        )
 
     def check(self) -> str:
         return "fake books"
@@ -84,6 +105,11 @@ class FakeBooks:
             problem = self.reject(request)
             if problem:
                 outcomes.append(WriteOutcome(request, error=RecordError(problem)))
+                continue
+            if request.action == "delete":
+                self.records[request.stream].pop(request.target_id or "", None)
+                self.writes += 1
+                outcomes.append(WriteOutcome(request, target_id=request.target_id))
                 continue
             if (
                 request.stream == "invoices"

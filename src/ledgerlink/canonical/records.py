@@ -190,7 +190,8 @@ class Change:
     recognised without building or validating it. ``load`` builds the canonical record and raises
     ``RecordError`` for bad input; ``raw`` is what the source held, kept for the dead-letter queue.
     ``updated_at`` is when the system last modified the record, where it says (two-way pipes use
-    it for the ``newest-wins`` policy).
+    it for the ``newest-wins`` policy). A deletion has ``deleted`` set; when the CRM merged the
+    record into another (a duplicate removed by a merge), ``merged_into`` names the survivor.
     """
 
     key: str
@@ -200,6 +201,7 @@ class Change:
     raw: Mapping[str, str] = field(default_factory=dict)
     deleted: bool = False
     updated_at: datetime | None = None
+    merged_into: str | None = None
 
     @classmethod
     def of(cls, key: str, record: Record, *, version: str = "", location: str = "") -> Change:

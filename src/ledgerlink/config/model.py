@@ -28,6 +28,14 @@ class PipeConfig(MappingSpec):
         description="connection.stream to write, e.g. books.customers",
     )
 
+    on_delete: Literal["ignore", "deactivate", "delete"] = Field(
+        default="ignore",
+        description="What a record deleted (or merged away) in the source does to what it "
+        "became in the books: ignore (default: an accountant removes or voids by hand), "
+        "deactivate (customers made inactive, invoices voided; paid invoices never), or delete "
+        "(where the books allow it; a per-record error otherwise). See docs/deletes-and-backfill.md.",
+    )
+
     @property
     def source_connection(self) -> str:
         """The connection the pipe reads from."""

@@ -25,7 +25,7 @@ from ledgerlink.canonical.records import (
 )
 from ledgerlink.errors import LedgerlinkError
 
-WriteAction = Literal["create", "update", "deactivate", "void"]
+WriteAction = Literal["create", "update", "deactivate", "void", "delete"]
 IdempotencyMode = Literal["key", "lookup"]
 
 
@@ -116,6 +116,9 @@ class TargetCapabilities:
     tax_mode: TaxMode = "line"
     idempotency: IdempotencyMode = "lookup"
     default_currency: str = "USD"
+    #: Streams whose records the target can delete outright (``on_delete: delete``); none by
+    #: default: customers are deactivated and invoices voided instead.
+    deletes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from ledgerlink.canonical.records import Record
 from ledgerlink.canonical.serialise import record_type, to_jsonable
 from ledgerlink.errors import Problem
 
-OpKind = Literal["create", "update", "link", "deactivate", "void"]
+OpKind = Literal["create", "update", "link", "deactivate", "void", "delete"]
 Stage = Literal["read", "map", "plan", "write"]
 PLANNED_PREFIX = "planned:"
 
@@ -147,7 +147,7 @@ class PipePlan:
             "created": self.count("create"),
             "updated": self.count("update"),
             "linked": self.count("link"),
-            "deleted": self.count("deactivate") + self.count("void"),
+            "deleted": self.count("deactivate") + self.count("void") + self.count("delete"),
             "unchanged": self.unchanged + len(self.refreshed),
             "skipped": self.filtered,
             "conflicts": 0,

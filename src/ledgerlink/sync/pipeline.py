@@ -18,10 +18,12 @@ from ledgerlink.execution.executor import PlanExecutor
 from ledgerlink.mapping.apply import Mapper
 from ledgerlink.mapping.defaults import InvoiceRules
 from ledgerlink.matching.match import MatchIndex
+from ledgerlink.planning.deletes import modified_since
 from ledgerlink.planning.plan import PipePlan, PlannedFailure
 from ledgerlink.planning.planner import RecordPlanner
-from ledgerlink.state.records import BatchCommit
+from ledgerlink.state.records import BatchCommit, Link
 from ledgerlink.state.store import StateStore
+from ledgerlink.sync.removals import RemovalStep
 
 CHUNK_SIZE = 2_000
 
@@ -53,6 +55,8 @@ class PipeRun:
     only_keys: frozenset[str] | None = None
     planned_dependencies: Mapping[str, Record] = field(default_factory=dict)
     sleep: Callable[[float], None] = time.sleep
+    since: date | None = None
+    relinked: dict[str, Link] = field(default_factory=dict)
     plan: PipePlan = field(init=False)
     seen_keys: set[str] = field(default_factory=set)
 
@@ -90,6 +94,8 @@ def run_pipe(run: PipeRun) -> PipePlan:
     run.observer.pipe_started(pipe.name)
     read = run.source.read(pipe.source_stream, cursor)
     pending: list[Change] = []
+    removed: list[Change] = []
+    removals = RemovalStep(pipe, store, run.target, run.run_id, run.dry_run, run.relinked)
     chunk = PipePlan(pipe.name, pipe.source, pipe.target)
     seen = 0
     for item in read:
@@ -104,19 +110,21 @@ def run_pipe(run: PipeRun) -> PipePlan:
             chunk.failures.append(_read_failure(pipe.name, item))
             continue
         if item.deleted:
-            # One-way pipes leave the books alone when a CRM record is deleted (an accountant
-            # removes or voids by hand); counted so the user sees it. Policies: the two-way issue.
-            chunk.deleted_in_source += 1
+            # planned before the chunk's other records, so a merge's survivor finds its link
+            removed.append(item)
             continue
         if versions.get(hash(item.key)) == version_number(item.version):
             chunk.unchanged += 1
             continue
         pending.append(item)
         if len(pending) >= CHUNK_SIZE:
+            removals.plan(removed, chunk)
+            removed = []
             _plan_chunk(run, mapper, planner, pending, chunk)
             _finish_chunk(run, executor, chunk)
             pending, chunk = [], PipePlan(pipe.name, pipe.source, pipe.target)
     run.observer.records_seen(pipe.name, seen % 1000)
+    removals.plan(removed, chunk)
     _plan_chunk(run, mapper, planner, pending, chunk)
     _finish_chunk(run, executor, chunk)
     next_cursor = read.cursor()
@@ -126,7 +134,10 @@ def run_pipe(run: PipeRun) -> PipePlan:
             BatchCommit(
                 run_id=run.run_id,
                 pipe=pipe.name,
-                cursor=(pipe.source_stream, next_cursor) if next_cursor is not None else None,
+                # a --since slice read only part of the source: its cursor would skip the rest
+                cursor=(pipe.source_stream, next_cursor)
+                if next_cursor is not None and run.since is None
+                else None,
                 fingerprint=mapper.fingerprint,
             )
         )
@@ -172,7 +183,12 @@ def _plan_chunk(
             loaded.append((change, change.load()))
         except RecordError as exc:
             chunk.failures.append(_failure(run.pipe.name, change, "read", exc, dict(change.raw)))
+    if run.since is not None:
+        kept = [(c, r) for c, r in loaded if modified_since(r, run.since)]
+        chunk.filtered += len(loaded) - len(kept)
+        loaded = kept
     links = run.store.get_links(run.pipe.name, [c.key for c, _ in loaded])
+    links.update({c.key: run.relinked[c.key] for c, _ in loaded if c.key in run.relinked})
     terms = _customer_terms(run, [r for _, r in loaded])
     for change, record in loaded:
         try:

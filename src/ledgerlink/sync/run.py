@@ -222,8 +222,11 @@ def execute_run(
     observer: RunObserver | None = None,
     today: date | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    since: date | None = None,
 ) -> RunReport:
     """Plan or sync the selected pipes; a pipe that cannot go on stops, the others continue.
+
+    ``since`` limits the run to records modified (deals: closed) on or after that day.
 
     A sync then replays the dead letters that are due (``sync.retries``). A target that stays
     unavailable through the executor's retries stops every later pipe writing to it.
@@ -255,6 +258,7 @@ def execute_run(
                 observer=observer or SilentObserver(),
                 dry_run=command == "plan",
                 full=full or only_keys is not None,
+                since=since,
                 only_keys=None if only_keys is None else only_keys.get(pipe.name, frozenset()),
                 planned_dependencies=planned.get(dependency or "", {}),
                 sleep=sleep,
