@@ -63,11 +63,27 @@ class UserFields(BaseModel):
     paid_status: str | None = Field(
         default="UPAID", description="CONTACT2 field that write-back fills with the paid status."
     )
+    balance: str | None = Field(
+        default=None,
+        description="CONTACT2 field that write-back fills with the open balance of the latest "
+        "invoice (a numeric field, or text); left out: not written.",
+    )
+    paid_on: str | None = Field(
+        default=None,
+        description="CONTACT2 field that write-back fills with the date the latest invoice was "
+        "paid (a date field, or text: YYYY-MM-DD); left out: not written.",
+    )
     paid_text: str = Field(default="Paid", description="Text written for a paid invoice.")
     unpaid_text: str = Field(default="Unpaid", description="Text written for an unpaid invoice.")
 
     _names = field_validator(
-        "tax_id", "credit_limit", "payment_terms", "invoice_number", "paid_status"
+        "tax_id",
+        "credit_limit",
+        "payment_terms",
+        "invoice_number",
+        "paid_status",
+        "balance",
+        "paid_on",
     )(_column)
 
     def read_columns(self) -> dict[str, str]:
@@ -87,8 +103,13 @@ class UserFields(BaseModel):
             self.payment_terms,
             self.invoice_number,
             self.paid_status,
+            self.balance,
+            self.paid_on,
         )
         return tuple(dict.fromkeys(n for n in names if n))
+
+
+OpportunityField = Literal["F1", "F2", "F3"]
 
 
 class OpportunityFields(BaseModel):
@@ -96,17 +117,27 @@ class OpportunityFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    invoice_number: Literal["F1", "F2", "F3"] = Field(
+    invoice_number: OpportunityField = Field(
         default="F1", description="OPMGR field for the invoice number of the opportunity."
     )
-    paid_status: Literal["F1", "F2", "F3"] = Field(
+    paid_status: OpportunityField = Field(
         default="F2", description="OPMGR field for the paid status of that invoice."
+    )
+    balance: OpportunityField | None = Field(
+        default=None, description="OPMGR field for the open balance of that invoice (text)."
+    )
+    paid_on: OpportunityField | None = Field(
+        default=None,
+        description="OPMGR field for the date that invoice was paid (text, YYYY-MM-DD).",
     )
 
     @model_validator(mode="after")
     def _distinct(self) -> OpportunityFields:
-        if self.invoice_number == self.paid_status:
-            raise ValueError("invoice_number and paid_status must be different OPMGR fields")
+        used = [f for f in (self.invoice_number, self.paid_status, self.balance, self.paid_on) if f]
+        if len(set(used)) != len(used):
+            raise ValueError(
+                "invoice_number, paid_status, balance and paid_on must be different OPMGR fields"
+            )
         return self
 
 

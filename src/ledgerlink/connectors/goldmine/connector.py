@@ -1,9 +1,10 @@
-"""The GoldMine source connector: checks the database (or dBase folder) and reads its streams."""
+"""The GoldMine source connector: checks the database (or dBase folder), reads its streams and
+takes changes back from the books (SQL databases only)."""
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,10 +12,18 @@ from pathlib import Path
 from sqlalchemy import Engine, String, create_engine, func, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from ledgerlink.connectors.base import ConnectorContext, ListRead, StreamRead
+from ledgerlink.canonical.records import Contact, Invoice
+from ledgerlink.connectors.base import (
+    ConnectorContext,
+    ListRead,
+    StreamRead,
+    WriteOutcome,
+    WriteRequest,
+)
 from ledgerlink.connectors.goldmine import dbf
 from ledgerlink.connectors.goldmine.client import SYSTEM, Database
 from ledgerlink.connectors.goldmine.config import GoldMineConfig
+from ledgerlink.connectors.goldmine.contact_writer import CONTACT_FIELDS, ContactWriteBack
 from ledgerlink.connectors.goldmine.schema import GoldMineTables, goldmine_tables
 from ledgerlink.connectors.goldmine.stamps import ReadCursor
 from ledgerlink.connectors.goldmine.streams import (
@@ -25,10 +34,17 @@ from ledgerlink.connectors.goldmine.streams import (
     read_deals,
 )
 from ledgerlink.connectors.goldmine.translate import ContactSettings, DealSettings, stage_label
-from ledgerlink.connectors.goldmine.writer import GoldMineWriteBack
-from ledgerlink.errors import ConfigError, ErrorContext, LedgerlinkError
+from ledgerlink.connectors.goldmine.writer import (
+    GoldMineWriteBack,
+    InvoiceStatus,
+    opportunity_account,
+)
+from ledgerlink.errors import ConfigError, ErrorContext, LedgerlinkError, RecordError
 
 READABLE = ("contacts", "deals")
+WRITE_BACK = ("contacts", "deals")
+#: The fields of a deal's invoice that write-back carries into GoldMine.
+DEAL_FIELDS = ("number", "status", "balance", "paid_on")
 #: dBase files ledgerlink reads: the four it needs, then the sync logs when present.
 DBF_TABLES = ("CONTACT1", "CONTACT2", "CONTSUPP", "OPMGR", "CONTTLOG", "GMTLOG")
 
@@ -232,15 +248,102 @@ class GoldMineConnector:
 
     # -- writing back ---------------------------------------------------------------------
 
-    def write_back(self) -> GoldMineWriteBack:
-        """The write-back of invoice numbers and paid statuses (SQL databases only)."""
+    def write_back_streams(self) -> tuple[str, ...]:
+        """Contacts and deals (their invoice's payment state).
+
+        dBase files are read only: ``write_back`` then refuses the whole batch with a
+        ``ConfigError`` saying so (the streams are still named, so the refusal is explicit).
+        """
+        return WRITE_BACK
+
+    def write_back(self, requests: Sequence[WriteRequest]) -> list[WriteOutcome]:
+        """Apply contact or deal updates from the books; one outcome per request, in order.
+
+        A contact request names the ACCOUNTNO and the Contact fields to write; a deal request
+        names the OPID and carries the books' ``Invoice`` (number, status, balance, paid date).
+        """
+        self._writable()
+        outcomes: list[WriteOutcome] = []
+        for request in requests:
+            try:
+                written = self._write_back_one(request)
+            except RecordError as error:
+                error.with_context(system=SYSTEM, stream=request.stream, record=request.target_id)
+                outcomes.append(WriteOutcome(request, error=error))
+            else:
+                outcomes.append(WriteOutcome(request, target_id=written))
+        return outcomes
+
+    def _write_back_one(self, request: WriteRequest) -> str:
+        key = (request.target_id or "").strip()
+        if request.action != "update" or not key:
+            raise RecordError(
+                f"GoldMine write-back takes updates of existing records, not {request.action!r}"
+                + ("" if key else " without a key"),
+                hint="Create and delete GoldMine records in GoldMine",
+            )
+        record = request.record
+        if request.stream == "contacts" and isinstance(record, Contact):
+            fields = request.changed_fields or CONTACT_FIELDS
+            self.contact_writer().update(key, record, fields)
+            return key
+        if request.stream == "deals" and isinstance(record, Invoice):
+            self._write_deal(key, record, request.changed_fields)
+            return key
+        raise RecordError(
+            f"GoldMine cannot take a {type(record).__name__} for the {request.stream!r} stream",
+            hint=f"GoldMine takes back {', '.join(WRITE_BACK)}: contacts as Contact records, "
+            "deals as the books' Invoice",
+        )
+
+    def _write_deal(self, opid: str, invoice: Invoice, changed_fields: Sequence[str]) -> None:
+        unknown = [f for f in changed_fields if f not in DEAL_FIELDS]
+        if unknown:
+            raise RecordError(
+                f"GoldMine cannot take the deal field(s) {', '.join(unknown)}",
+                hint=f"Write back only {', '.join(DEAL_FIELDS)}",
+            )
+        db = self._writable()
+        try:
+            account = opportunity_account(db.engine(), self.tables, opid)
+        except SQLAlchemyError as exc:
+            raise db.error(exc, "looking up an opportunity") from None
+        if account is None:
+            raise RecordError(
+                f"GoldMine has no opportunity with OPID {opid!r}",
+                hint="It may have been deleted in GoldMine",
+                context=ErrorContext(system=SYSTEM, location=f"OPMGR OPID={opid}"),
+            )
+        paid = invoice.status == "paid"
+        status = InvoiceStatus(
+            account_no=account,
+            invoice_number=invoice.number,
+            paid=paid,
+            opportunity=opid if self.config.opportunity_fields is not None else None,
+            balance=invoice.balance,
+            paid_on=invoice.paid_on if paid else None,
+        )
+        self.invoice_writer().record_invoice(status)
+
+    def _writable(self) -> Database:
         if self._db is None:
             raise ConfigError(
                 "write-back needs GoldMine's SQL database; dBase files are read only",
-                hint="Use `url:` instead of `dbf_path:`",
+                hint="Use `url:` instead of `dbf_path:`, or make the pipe one-way",
                 context=ErrorContext(system=SYSTEM),
             )
-        db = self._db
+        return self._db
+
+    def invoice_writer(self) -> GoldMineWriteBack:
+        """The write-back of invoice numbers and paid statuses (SQL databases only)."""
+        db = self._writable()
         return GoldMineWriteBack(
+            db.engine(), self.tables, self.config, clock=self._clock, on_error=db.error
+        )
+
+    def contact_writer(self) -> ContactWriteBack:
+        """The write-back of contact fields (SQL databases only)."""
+        db = self._writable()
+        return ContactWriteBack(
             db.engine(), self.tables, self.config, clock=self._clock, on_error=db.error
         )

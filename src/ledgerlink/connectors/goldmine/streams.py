@@ -213,6 +213,7 @@ def read_contacts(
                         load=functools.partial(build_contact, main, rows, stamp, row_settings),
                         location=location,
                         raw=RawRow(main, rows),
+                        updated_at=stamp.replace(tzinfo=settings.zone) if stamp else None,
                     )
         log = LogWindow(plan.cursor)
         yield from _deletions(lookup_conn, plan.tables, "contacts", log)
