@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -14,6 +15,7 @@ from ledgerlink.cli.common import err, fail, guarded, open_workspace, out
 from ledgerlink.cli.export import write_csv
 from ledgerlink.cli.reconcile import reconcile
 from ledgerlink.cli.starter import STARTER_CONFIG
+from ledgerlink.cli.verify import run_verify
 from ledgerlink.config.model import config_schema
 from ledgerlink.errors import ConfigError, LedgerlinkError
 from ledgerlink.state.records import AuditEntry
@@ -67,12 +69,18 @@ def _run(
     full: bool,
     as_json: bool,
     verbose: bool,
+    since: datetime | None = None,
 ) -> None:
     with open_workspace(config) as workspace:
         with render.ProgressObserver(err) as observer:
             report = guarded(
                 lambda: execute_run(
-                    workspace, command=command, pipes=pipes, full=full, observer=observer
+                    workspace,
+                    command=command,
+                    pipes=pipes,
+                    full=full,
+                    observer=observer,
+                    since=since.date() if since else None,
                 )
             )
         _finish(report, as_json, verbose)
@@ -135,9 +143,26 @@ def sync(
     pipe: PipeOption = None,
     full: Annotated[bool, typer.Option(help="Re-read everything, ignoring cursors.")] = False,
     as_json: JsonOption = False,
+    *,
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="Only records modified (deals: closed) on or after this day (YYYY-MM-DD).",
+        ),
+    ] = None,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            help="Write nothing: compare with what the books hold, list what would change "
+            "(exit 1 if anything would, 0 if the books agree)."
+        ),
+    ] = False,
 ) -> None:
     """Run the pipes: incremental by default; exit 1 when records were dead-lettered."""
-    _run(config, "sync", pipe, full=full, as_json=as_json, verbose=False)
+    if verify:
+        run_verify(config, pipe, since.date() if since else None, as_json)
+    _run(config, "sync", pipe, full=full, as_json=as_json, verbose=False, since=since)
 
 
 @app.command()

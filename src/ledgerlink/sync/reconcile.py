@@ -61,7 +61,7 @@ def execute_reconcile(
     today = today or datetime.now(UTC).date()
     try:
         for pipe in selected:
-            sides = _read_sides(workspace, pipe, today, pairs)
+            sides = read_sides(workspace, pipe, today, pairs)
             compared = compare_pipe(sides)
             pairs[pipe.name] = compared.pairs
             report.pipes.append(compared.result)
@@ -76,10 +76,17 @@ def execute_reconcile(
     return report
 
 
-def _read_sides(
-    workspace: Workspace, pipe: PipeConfig, today: date, pairs: dict[str, dict[str, str]]
+def read_sides(
+    workspace: Workspace,
+    pipe: PipeConfig,
+    today: date,
+    pairs: dict[str, dict[str, str]],
+    keep: Callable[[Record], bool] | None = None,
 ) -> PipeSides:
-    """Read and map the CRM side, read the books side, and gather the state's links."""
+    """Read and map the CRM side, read the books side, and gather the state's links.
+
+    ``keep`` narrows the CRM side (``sync --verify --since``); what it drops is out of scope.
+    """
     source, target, store = workspace.source(pipe), workspace.target(pipe), workspace.store
     caps = target.capabilities()
     mapper = Mapper(
@@ -110,7 +117,7 @@ def _read_sides(
         except RecordError:
             unreadable.add(key)
             continue
-        if mapped is None:
+        if mapped is None or (keep is not None and not keep(record)):
             out_of_scope.add(key)
             continue
         dated = not (isinstance(record, Deal) and record.close_date is None)

@@ -103,6 +103,12 @@ class QboWriter:
         if request.stream == "customers" and isinstance(record, Customer):
             if action == "void":
                 raise RecordError("a customer cannot be voided", hint="Deactivate it instead")
+            if action == "delete":
+                raise RecordError(
+                    "QuickBooks Online cannot delete a customer (a name-list entity: it is made "
+                    "inactive, never deleted)",
+                    hint="Set `on_delete: deactivate` on the pipe",
+                )
             if action == "create":
                 fields = customer_fields(())
             elif action == "deactivate":
@@ -120,6 +126,11 @@ class QboWriter:
                 body["Active"] = False
             return Pending(position, request, "Customer", "update", self._sparse(request, body))
         if request.stream == "invoices" and isinstance(record, Invoice):
+            if action == "delete":
+                raise RecordError(
+                    "ledgerlink does not delete QuickBooks Online invoices",
+                    hint="Set `on_delete: deactivate` to void it (the number stays accounted for)",
+                )
             if _voids(request):
                 return Pending(position, request, "Invoice", "void", {"Id": _target(request)})
             return self._invoice(position, request, record, refs)

@@ -159,6 +159,11 @@ def prepare_invoice(
 ) -> Prepared:
     """A Sales voucher for a create or update; a Credit Note for a void (or a voided invoice)."""
     invoice = _record_of(request, Invoice)
+    if request.action == "delete":
+        raise RecordError(
+            "ledgerlink does not delete Tally vouchers",
+            hint="Set `on_delete: deactivate` to cancel it with a Credit Note instead",
+        )
     party = _party(request, lookup)
     invoice_id = request.target_id or request.ledgerlink_id
     voiding = request.action in ("void", "deactivate") or (
