@@ -1,4 +1,4 @@
-"""Deletes, deactivations and merges per ``on_delete``; ``--since`` slices; on SQLite and PostgreSQL."""
+"""Deletes, deactivations and merges per ``on_delete``; ``--since`` slices; SQLite and Postgres."""
 
 from __future__ import annotations
 
