@@ -1,9 +1,10 @@
-"""QuickBooks reads against the emulator: paging, CDC and its fallbacks, payments, exact amounts."""
+"""QuickBooks reads against the emulator: paging, CDC and its fallbacks, payments, exact amounts,
+invoices' balance and paid date, and when each record last changed."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -180,3 +181,125 @@ def test_a_deleted_payment_arrives_as_a_deletion(emulator: QboEmulator) -> None:
     sales.run(emulator.company, "Payment", "delete", {"Id": pid, "SyncToken": current["SyncToken"]})
     found = changes(list(books.read("payments", first.cursor())))
     assert [(c.key, c.deleted) for c in found] == [(f"{pid}:*", True)]
+
+
+# -- payment state of invoices: balance, paid date, last update -----------------------------------
+
+
+def read_invoices(books: QuickBooksOnlineConnector, cursor: str | None = None) -> dict[str, Any]:
+    return {c.key: c for c in changes(list(books.read("invoices", cursor)))}
+
+
+def test_invoices_carry_balance_and_the_date_the_balance_reached_zero(
+    emulator: QboEmulator,
+) -> None:
+    books, ids, _ = _paid_invoices(emulator)  # i1 paid in full on 2026-01-20, i2 0.20 of 50.00
+    queries = emulator.stats.calls["query"]
+
+    found = read_invoices(books)
+
+    paid, partly = found[ids[0]].load(), found[ids[1]].load()
+    assert isinstance(paid, Invoice)
+    assert isinstance(partly, Invoice)
+    assert (paid.status, paid.balance, paid.paid_on) == ("paid", Decimal(0), date(2026, 1, 20))
+    assert (partly.status, partly.balance, partly.paid_on) == ("issued", Decimal("49.80"), None)
+    assert isinstance(partly.balance, Decimal)
+    # one page of invoices, one lookup of the paid ones' payments: not one call per invoice
+    assert emulator.stats.calls["query"] - queries == 2
+
+
+def test_the_latest_payment_gives_the_paid_date(emulator: QboEmulator) -> None:
+    books, ids, _ = _paid_invoices(emulator)
+    customer_id = emulator.company.get("Invoice", ids[1])["CustomerRef"]["value"]
+    for day, amount in (("2026-02-03", "29.80"), ("2026-01-28", "20.00")):  # entered out of order
+        emulator.seed(
+            "Payment",
+            {
+                "CustomerRef": {"value": customer_id},
+                "TotalAmt": Decimal(amount),
+                "TxnDate": day,
+                "Line": [
+                    {
+                        "Amount": Decimal(amount),
+                        "LinkedTxn": [{"TxnId": ids[1], "TxnType": "Invoice"}],
+                    }
+                ],
+            },
+        )
+    invoice = read_invoices(books)[ids[1]].load()
+    assert (invoice.status, invoice.balance, invoice.paid_on) == (
+        "paid",
+        Decimal(0),
+        date(2026, 2, 3),
+    )
+
+
+def test_a_payment_read_incrementally_brings_the_paid_date(emulator: QboEmulator) -> None:
+    books = make_connector(emulator, income_account="1")
+    (cid,) = [o.target_id or "" for o in books.apply([request(customer("Acme"), "acme")])]
+    (iid,) = [
+        o.target_id or ""
+        for o in books.apply([request(invoice(lines=[("A", "2", "40.00")]), "i1", customer_id=cid)])
+    ]
+    first = books.read("invoices", None)
+    assert [c.load().paid_on for c in changes(list(first))] == [None]  # type: ignore[union-attr]
+    clock_of(emulator).advance(3600)
+    emulator.seed(
+        "Payment",
+        {
+            "CustomerRef": {"value": cid},
+            "TotalAmt": Decimal("80.00"),
+            "TxnDate": "2026-01-16",
+            "Line": [
+                {"Amount": Decimal("80.00"), "LinkedTxn": [{"TxnId": iid, "TxnType": "Invoice"}]}
+            ],
+        },
+    )
+
+    later = books.read("invoices", first.cursor())
+    (change,) = changes(list(later))
+
+    assert later.used_cdc  # type: ignore[attr-defined]
+    record = change.load()
+    assert isinstance(record, Invoice)
+    assert (record.status, record.balance, record.paid_on) == (
+        "paid",
+        Decimal(0),
+        date(2026, 1, 16),
+    )
+    stored = emulator.company.get("Invoice", iid)
+    assert change.updated_at == datetime.fromisoformat(stored["MetaData"]["LastUpdatedTime"])
+
+
+def test_a_paid_invoice_whose_payment_cannot_be_found_uses_its_last_update(
+    emulator: QboEmulator,
+) -> None:
+    books, ids, _ = _paid_invoices(emulator)
+    stored = emulator.company.entities["Invoice"][ids[0]]
+    stored["LinkedTxn"] = [{"TxnId": "999", "TxnType": "Payment"}]  # settled by an unknown payment
+    clock_of(emulator).advance(2 * 86400)
+    emulator.change("Invoice", ids[0], {"PrivateNote": "checked"})  # last updated two days later
+
+    invoice = read_invoices(books)[ids[0]].load()
+
+    updated = datetime.fromisoformat(
+        emulator.company.get("Invoice", ids[0])["MetaData"]["LastUpdatedTime"]
+    )
+    assert invoice.status == "paid"
+    assert invoice.paid_on == updated.date() == date(2026, 1, 17)
+
+
+def test_customers_and_invoices_say_when_quickbooks_last_changed_them(
+    emulator: QboEmulator,
+) -> None:
+    books, ids, _ = _paid_invoices(emulator)
+    clock_of(emulator).advance(90)
+    (cid,) = seed_customers(emulator, 1, prefix="Later ")
+    customers = {c.key: c for c in changes(list(books.read("customers", None)))}
+    invoices = read_invoices(books)
+    for key, change in [(cid, customers[cid]), (ids[0], invoices[ids[0]])]:
+        entity = "Customer" if change is customers.get(key) else "Invoice"
+        meta = emulator.company.get(entity, key)["MetaData"]
+        assert change.updated_at == datetime.fromisoformat(meta["LastUpdatedTime"])
+        assert change.updated_at.tzinfo is not None
+    assert customers[cid].updated_at > invoices[ids[0]].updated_at

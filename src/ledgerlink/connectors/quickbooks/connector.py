@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime
 
 import httpx
 
@@ -22,6 +23,7 @@ from ledgerlink.connectors.quickbooks.client import SYSTEM, QboApi, build_http
 from ledgerlink.connectors.quickbooks.config import QuickBooksOnlineConfig
 from ledgerlink.connectors.quickbooks.dto import CustomerDto, InvoiceDto, PaymentDto
 from ledgerlink.connectors.quickbooks.items import ItemCatalog
+from ledgerlink.connectors.quickbooks.paid import paid_on, payment_dates
 from ledgerlink.connectors.quickbooks.streams import (
     CUSTOMERS,
     INVOICES,
@@ -29,6 +31,7 @@ from ledgerlink.connectors.quickbooks.streams import (
     QboStream,
     QueryPaginator,
     StreamReader,
+    parse_time,
 )
 from ledgerlink.connectors.quickbooks.translate import (
     customer_from_dto,
@@ -50,6 +53,17 @@ READABLE = ("payments", "invoices", "customers")
 
 def _deleted(entity: str, identifier: str) -> Record:
     raise RecordError(f"{entity} {identifier} was deleted in QuickBooks")
+
+
+def _invoice_dtos(rows: list[dict[str, object]]) -> list[InvoiceDto]:
+    """The rows that are valid invoices (the others become read failures, one by one)."""
+    found: list[InvoiceDto] = []
+    for row in rows:
+        try:
+            found.append(InvoiceDto.model_validate(row))
+        except ValueError:
+            continue
+    return found
 
 
 class QuickBooksOnlineConnector:
@@ -181,10 +195,20 @@ class QuickBooksOnlineConnector:
             page_size=self.config.page_size,
             max_pages=self.config.max_pages,
             now=lambda: datetime.fromtimestamp(self._clock(), UTC),
-            build=lambda row: self._changes(declared, row),
+            build=lambda rows: self._changes_of(declared, rows),
         )
 
-    def _changes(self, stream: QboStream, row: dict[str, object]) -> list[Change | ReadFailure]:
+    def _changes_of(
+        self, stream: QboStream, rows: list[dict[str, object]]
+    ) -> list[Change | ReadFailure]:
+        dates: dict[str, date] = {}
+        if stream is INVOICES:  # the paid dates of a page's paid invoices: one lookup
+            dates = payment_dates(self.api, _invoice_dtos(rows))
+        return [item for row in rows for item in self._changes(stream, row, dates)]
+
+    def _changes(
+        self, stream: QboStream, row: dict[str, object], dates: dict[str, date]
+    ) -> list[Change | ReadFailure]:
         identifier = str(row.get("Id") or "")
         location = f"{stream.entity} {identifier}"
         if row.get("status") == "Deleted":
@@ -205,22 +229,32 @@ class QuickBooksOnlineConnector:
                 customer, _ = customer_from_dto(dto)
                 records: list[tuple[str, Record]] = [(identifier, customer)]
                 version = str(dto.sync_token)
+                updated = parse_time(dto.meta.last_updated_time if dto.meta else None)
             elif stream is INVOICES:
                 invoice_dto = InvoiceDto.model_validate(row)
                 invoice, _ = invoice_from_dto(
-                    invoice_dto, self.config.currency, self.config.default_item
+                    invoice_dto,
+                    self.config.currency,
+                    self.config.default_item,
+                    paid_on=paid_on(invoice_dto, dates),
                 )
                 records = [(identifier, invoice)]
                 version = f"{invoice_dto.sync_token}:{invoice_dto.balance}:{invoice_dto.status}"
+                meta = invoice_dto.meta
+                updated = parse_time(meta.last_updated_time if meta else None)
             else:
                 payment = PaymentDto.model_validate(row)
                 records = list(payments_from_dto(payment, self.config.currency))
                 version = str(payment.sync_token)
+                updated = parse_time(payment.meta.last_updated_time if payment.meta else None)
         except (ValueError, LedgerlinkError) as error:
             problem = error if isinstance(error, RecordError) else RecordError(str(error))
             return [ReadFailure(identifier, location, problem, {"Id": identifier})]
         return [
-            Change.of(key, record, version=f"{version}:{key}", location=location)
+            replace(
+                Change.of(key, record, version=f"{version}:{key}", location=location),
+                updated_at=updated,
+            )
             for key, record in records
         ]
 

@@ -112,7 +112,8 @@ def next_cursor(server_time: str, fallback: datetime) -> str:
     return (moment - LOOKBACK).isoformat(timespec="seconds")
 
 
-Build = Callable[[dict[str, Any]], list[Change | ReadFailure]]
+#: Builds the changes of a page of rows (at most ``page_size``), in order.
+Build = Callable[[list[dict[str, Any]]], list[Change | ReadFailure]]
 
 
 class StreamReader:
@@ -147,8 +148,14 @@ class StreamReader:
             rows = self._cdc(since, started)
         if rows is None:
             rows = self._query(since, started)
-        for row in rows:
-            yield from self._build(row)
+        chunk: list[dict[str, Any]] = []
+        for row in rows:  # built a page at a time, so a page's lookups are one call
+            chunk.append(row)
+            if len(chunk) >= self._page_size:
+                yield from self._build(chunk)
+                chunk = []
+        if chunk:
+            yield from self._build(chunk)
 
     def _cdc(self, since: datetime, started: datetime) -> Iterator[dict[str, Any]] | None:
         entity = self._stream.entity

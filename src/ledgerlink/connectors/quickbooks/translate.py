@@ -298,11 +298,17 @@ def invoice_status(dto: InvoiceDto) -> InvoiceStatus:
 
 
 def invoice_from_dto(
-    dto: InvoiceDto, default_currency: str, default_item: str = ""
+    dto: InvoiceDto,
+    default_currency: str,
+    default_item: str = "",
+    *,
+    paid_on: date | None = None,
 ) -> tuple[Invoice, str]:
     """The canonical invoice as QuickBooks holds it, and the ledgerlink id stamped on it.
 
-    A line on the default item reads back without a SKU, as it was written.
+    A line on the default item reads back without a SKU, as it was written. ``balance`` is
+    QuickBooks' ``Balance`` (what is left to pay); ``paid_on`` is given by the caller, who knows
+    the payments (see ``paid.py``).
     """
     code = dto.currency.value if dto.currency else default_currency
     lines: list[InvoiceLine] = []
@@ -341,6 +347,8 @@ def invoice_from_dto(
         number=dto.doc_number or "",
         status=invoice_status(dto),
         memo=dto.customer_memo.value if dto.customer_memo else "",
+        balance=dto.balance,
+        paid_on=paid_on,
     )
     return invoice, ledgerlink_id
 
