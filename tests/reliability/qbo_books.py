@@ -71,9 +71,13 @@ pipes:
 
 
 @contextmanager
-def qbo_workspace(folder: Path, crm: Crm) -> Iterator[QboWorkspace]:
-    """A fresh emulator (one service item), served on 127.0.0.1, and the CSV exports."""
+def qbo_workspace(folder: Path, crm: Crm, *, rotation_grace: float = 0.0) -> Iterator[QboWorkspace]:
+    """A fresh emulator (one service item), served on 127.0.0.1, and the CSV exports.
+
+    ``rotation_grace``: how long a rotated-away refresh token keeps working (0: strict).
+    """
     qbo = QboEmulator()
+    qbo.oauth.rotation_grace = rotation_grace
     qbo.seed("Item", {"Name": "Services", "Type": "Service", "IncomeAccountRef": {"value": "1"}})
     folder.mkdir(parents=True)
     crm.write(folder)

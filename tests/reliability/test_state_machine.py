@@ -231,7 +231,7 @@ class SyncMachine(RuleBasedStateMachine):
         records; what it did write is intact and on the audit trail."""
         assert report.status in ("ok", "partial", "failed"), report.to_json()
         for pipe in report.pipes:
-            assert pipe.error is None or "not accepting writes" in str(pipe.error), pipe.error
+            assert pipe.error is None or "not accepting requests" in str(pipe.error), pipe.error
         books = read_books(self.ledger)
         assert books.errors == []
         assert duplicates(books) == []

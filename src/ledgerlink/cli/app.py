@@ -12,7 +12,9 @@ import typer
 
 from ledgerlink.cli import render
 from ledgerlink.cli.common import err, fail, guarded, open_workspace, out
+from ledgerlink.cli.conflicts import conflicts_app
 from ledgerlink.cli.export import write_csv
+from ledgerlink.cli.matches import matches_app
 from ledgerlink.cli.reconcile import reconcile
 from ledgerlink.cli.starter import STARTER_CONFIG
 from ledgerlink.cli.verify import run_verify
@@ -35,6 +37,8 @@ audit_app = typer.Typer(help="The append-only, hash-chained audit trail.", no_ar
 app.add_typer(config_app, name="config")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(audit_app, name="audit")
+app.add_typer(conflicts_app, name="conflicts")
+app.add_typer(matches_app, name="matches")
 app.command()(reconcile)
 
 ConfigOption = Annotated[
@@ -242,11 +246,16 @@ def dlq_list(
     """Dead letters: which record, where, why, and what to do."""
     with open_workspace(config) as workspace:
         letters = workspace.store.list_dead_letters(pipe, include_resolved=resolved)
+        now = workspace.store.now()
+        nexts = [render.next_retry(d, now) for d in letters]
         if csv_path is not None:
-            header = ("id", "pipe", "record", "where", "stage", "problem", "what to do", "tries")
+            header = (
+                "id", "pipe", "record", "where", "stage", "problem", "what to do", "tries",
+                "next retry",
+            )  # fmt: skip
             rows = [
-                (d.id, d.pipe, d.source_key, d.location, d.stage, d.message, d.hint, d.attempts)
-                for d in letters
+                (d.id, d.pipe, d.source_key, d.location, d.stage, d.message, d.hint, d.attempts, n)
+                for d, n in zip(letters, nexts, strict=True)
             ]
             write_csv(csv_path, header, rows)
             err.print(f"Wrote {len(rows)} dead letter(s) to {csv_path}")
@@ -263,14 +272,18 @@ def dlq_list(
                     "hint": d.hint,
                     "record": d.record,
                     "attempts": d.attempts,
+                    "first_seen": d.first_seen,
+                    "last_seen": d.last_seen,
+                    "next_attempt_at": d.next_attempt_at,
+                    "next_retry": n,
                     "resolved_at": d.resolved_at,
                     "resolution": d.resolution,
                 }
-                for d in letters
+                for d, n in zip(letters, nexts, strict=True)
             ]
             sys.stdout.write(json.dumps(data, default=str) + "\n")
             return
-        render.print_dead_letters(out, letters)
+        render.print_dead_letters(out, letters, nexts)
 
 
 @dlq_app.command("retry")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ledgerlink.planning.plan import PlannedOp
+from ledgerlink.planning.plan import PlannedOp, PlannedReview
 from ledgerlink.state.records import DeadLetter, RunRow
+from ledgerlink.state.retry_schedule import describe_next
 from ledgerlink.sync.run import RunReport
 
 _COUNT_COLUMNS = ("created", "updated", "linked", "unchanged", "skipped", "failed")
@@ -80,6 +83,8 @@ def print_report(console: Console, report: RunReport, *, verbose: bool = False) 
                 highlight=False,
                 soft_wrap=True,
             )
+        if pipe.plan.reviews:
+            _print_reviews(console, pipe.plan.name, pipe.plan.reviews, report.command == "plan")
         if pipe.plan.failures:
             failures = Table(
                 title=f"{pipe.plan.name}: {len(pipe.plan.failures)} record(s) {verb} dead-lettered",
@@ -96,6 +101,32 @@ def print_report(console: Console, report: RunReport, *, verbose: bool = False) 
                 )
             console.print(failures)
             _more(console, len(pipe.plan.failures))
+
+
+def _print_reviews(
+    console: Console, name: str, reviews: Sequence[PlannedReview], preview: bool
+) -> None:
+    """Records only nearly matching a customer: nothing is written for them until decided."""
+    table = Table(
+        title=f"{name}: {len(reviews)} record(s) {'would wait' if preview else 'wait'} for a "
+        "match decision; nothing is written for them",
+        title_justify="left",
+    )
+    for column in ("record", "best candidate", "score", "why"):
+        table.add_column(column, overflow="fold")
+    for review in reviews[:_MAX_ROWS]:
+        record: Any = review.record
+        best = review.candidates[0] if review.candidates else None
+        table.add_row(
+            f"{getattr(record, 'display_name', '')} ({review.source_key})",
+            f"{best.name} ({best.target_id})" if best else "",
+            f"{best.score}%" if best else "",
+            best.why if best else "",
+        )
+    console.print(table)
+    _more(console, len(reviews))
+    if not preview:
+        console.print("Decide with `ledgerlink matches list`, then `matches accept|reject ID`.")
 
 
 def _print_ops(console: Console, name: str, ops: Sequence[PlannedOp], *, verbose: bool) -> None:
@@ -159,15 +190,27 @@ def _summary(summary: dict[str, Any] | None) -> str:
     return "; ".join(parts)
 
 
-def print_dead_letters(console: Console, letters: Sequence[DeadLetter]) -> None:
-    """The dead-letter queue: which record, where, why, what to do."""
+def next_retry(letter: DeadLetter, now: datetime) -> str:
+    """When a sync tries the letter again by itself, in words (empty once resolved)."""
+    if letter.resolved_at is not None:
+        return ""
+    return describe_next(letter.stage, letter.kind, letter.next_attempt_at, now)
+
+
+def print_dead_letters(
+    console: Console, letters: Sequence[DeadLetter], nexts: Sequence[str] = ()
+) -> None:
+    """The dead-letter queue: which record, where, why, what to do, tries and the next retry;
+    then each record's fields as ledgerlink last saw them."""
     if not letters:
         console.print("The dead-letter queue is empty.")
         return
+    nexts = list(nexts) or [""] * len(letters)
     table = Table(title=f"{len(letters)} dead letter(s)", title_justify="left")
-    for column in ("id", "pipe", "record", "where", "stage", "problem", "what to do", "tries"):
+    columns = ("id", "pipe", "record", "where", "stage", "problem", "what to do", "tries", "next")
+    for column in columns:
         table.add_column(column, overflow="fold")
-    for letter in letters:
+    for letter, upcoming in zip(letters, nexts, strict=True):
         table.add_row(
             str(letter.id),
             letter.pipe,
@@ -177,5 +220,20 @@ def print_dead_letters(console: Console, letters: Sequence[DeadLetter]) -> None:
             letter.message,
             letter.hint or "",
             str(letter.attempts),
+            upcoming,
         )
     console.print(table)
+    for letter in letters:
+        fields = ", ".join(
+            f"{k}={_short(v)}" for k, v in letter.record.items() if v not in ("", None)
+        )
+        console.print(
+            f"#{letter.id} {letter.source_key}: {fields}", highlight=False, soft_wrap=True
+        )
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = (
+        json.dumps(value, default=str, ensure_ascii=False) if not isinstance(value, str) else value
+    )
+    return text if len(text) <= limit else text[: limit - 1] + "…"

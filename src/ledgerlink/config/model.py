@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validat
 
 from ledgerlink.connectors.registry import CONNECTOR_TYPES, ConnectorConfig
 from ledgerlink.mapping.apply import ROUTES
+from ledgerlink.mapping.reverse import IMPLICIT_BOOKS_OWNED, TWO_WAY_FIELDS
 from ledgerlink.mapping.spec import MappingSpec
 
 _ENDPOINT = r"^[A-Za-z_][\w-]*\.[a-z_]+$"
@@ -28,13 +29,65 @@ class PipeConfig(MappingSpec):
         description="connection.stream to write, e.g. books.customers",
     )
 
+    direction: Literal["one-way", "two-way"] = Field(
+        default="one-way",
+        description="two-way: changes made in the books flow back to the CRM as well "
+        "(customers: the fields the built-in mapping copies; invoices: payment state).",
+    )
+    conflict: Literal["source-wins", "target-wins", "newest-wins", "manual"] = Field(
+        default="manual",
+        description="Two-way pipes: what happens to a field changed on both sides since the last "
+        "sync. manual queues it for `ledgerlink conflicts resolve` and writes neither side.",
+    )
+
     on_delete: Literal["ignore", "deactivate", "delete"] = Field(
         default="ignore",
         description="What a record deleted (or merged away) in the source does to what it "
         "became in the books: ignore (default: an accountant removes or voids by hand), "
         "deactivate (customers made inactive, invoices voided; paid invoices never), or delete "
-        "(where the books allow it; a per-record error otherwise). See docs/deletes-and-backfill.md.",
+        "(where the books allow it; a per-record error otherwise). "
+        "See docs/deletes-and-backfill.md.",
     )
+
+    @model_validator(mode="after")
+    def _two_way_fields_can_flow_back(self) -> PipeConfig:
+        owned = [name for name, rule in self.fields.items() if rule.owner is not None]
+        if self.direction == "one-way":
+            if owned:
+                raise ValueError(
+                    f"fields {', '.join(owned)} name an owner, which only two-way pipes use; "
+                    "add `direction: two-way` or remove `owner:`"
+                )
+            return self
+        stream = self.target.partition(".")[2]
+        comparable = TWO_WAY_FIELDS.get(stream, ())
+        for name, rule in self.fields.items():
+            flows_back = rule.owner != "crm" and name in comparable
+            if rule.owner is not None and name not in comparable:
+                raise ValueError(
+                    f"fields: {name!r} cannot have an owner; two-way {stream} compare "
+                    f"{', '.join(comparable)}"
+                )
+            if flows_back and rule.refines_value:
+                raise ValueError(
+                    f"fields: {name!r} is computed by a rule, so a change in the books cannot be "
+                    "written back; give it `owner: crm` or drop the rule"
+                )
+            if rule.owner == "crm" and name in IMPLICIT_BOOKS_OWNED.get(stream, frozenset()):
+                raise ValueError(f"fields: {name!r} is payment state, which only the books know")
+        return self
+
+    def owners(self) -> dict[str, Literal["crm", "books", "shared"]]:
+        """Two-way: who owns each compared field (``crm``, ``books`` or ``shared``)."""
+        stream = self.target_stream
+        implicit = IMPLICIT_BOOKS_OWNED.get(stream, frozenset())
+        result: dict[str, Literal["crm", "books", "shared"]] = {}
+        for name in TWO_WAY_FIELDS.get(stream, ()):
+            rule = self.fields.get(name)
+            result[name] = (
+                "books" if name in implicit else (rule.owner if rule and rule.owner else "shared")
+            )
+        return result
 
     @property
     def source_connection(self) -> str:
@@ -57,7 +110,7 @@ class PipeConfig(MappingSpec):
         return self.target.partition(".")[2]
 
     def mapping(self) -> MappingSpec:
-        """The mapping refinements of this pipe alone."""
+        """The mapping refinements of this pipe alone (who owns a field is not mapping)."""
         return MappingSpec.model_validate(
             self.model_dump(include=set(MappingSpec.model_fields), by_alias=True)
         )

@@ -8,7 +8,7 @@ write separately so that one bad record never fails the others.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
@@ -119,6 +119,9 @@ class TargetCapabilities:
     #: Streams whose records the target can delete outright (``on_delete: delete``); none by
     #: default: customers are deactivated and invoices voided instead.
     deletes: frozenset[str] = frozenset()
+    #: Per stream, the fields the target's ``read`` gives back exactly as written (two-way pipes
+    #: compare only these); a stream not named here round-trips every field.
+    round_trip_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,13 +17,20 @@ from ledgerlink.errors import (
     RecordError,
     TransientError,
 )
-from ledgerlink.planning.plan import PLANNED_PREFIX, PipePlan, PlannedFailure, PlannedOp
+from ledgerlink.planning.plan import (
+    PLANNED_PREFIX,
+    PipePlan,
+    PlannedFailure,
+    PlannedOp,
+    PlannedReview,
+)
 from ledgerlink.state.records import (
     AuditWrite,
     BatchCommit,
     DeadLetterWrite,
     IntentWrite,
     LinkWrite,
+    ReviewWrite,
 )
 from ledgerlink.state.retry_schedule import MISSING_DEPENDENCY
 from ledgerlink.state.store import StateStore
@@ -99,7 +106,8 @@ class PlanExecutor:
         for start in range(0, len(writes), self._batch_size):
             self._execute_batch(writes[start : start + self._batch_size], references)
         self._commit_links(links, failures)
-        self._commit(failures=failures, versions_only=plan.refreshed)
+        reviews = [_review_write(review) for review in plan.reviews]
+        self._commit(failures=failures, versions_only=plan.refreshed, reviews=reviews)
         return self.tally.problems[first:]
 
     def _resolve_dependencies(
@@ -199,15 +207,7 @@ class PlanExecutor:
         return []  # pragma: no cover - the loop always returns
 
     def _unavailable(self, error: TransientError, attempts: int) -> TargetUnavailableError:
-        system = error.context.system or self._target.system
-        return TargetUnavailableError(
-            f"{system} is not accepting writes ({attempts} tries: {error.message}); "
-            f"pipe {self._pipe!r} stopped",
-            hint="Nothing was lost: what was written is recorded, and the rest is written once "
-            "by the next `ledgerlink sync`. Run it when the service is back (check its status "
-            "page if this persists)",
-            context=error.context,
-        )
+        return _unavailable(error, self._pipe, self._target.system, f"{attempts} tries")
 
     def _commit_links(self, ops: Sequence[PlannedOp], failures: list[PlannedFailure]) -> None:
         planned = {
@@ -252,8 +252,9 @@ class PlanExecutor:
         failed_intents: Sequence[str] = (),
         failures: Sequence[PlannedFailure] = (),
         versions_only: Sequence[tuple[str, int]] = (),
+        reviews: Sequence[ReviewWrite] = (),
     ) -> None:
-        if not (links or audit or done or failed_intents or failures or versions_only):
+        if not (links or audit or done or failed_intents or failures or versions_only or reviews):
             return
         self.tally.failed += len(failures)
         self.tally.problems.extend(failures)
@@ -270,8 +271,30 @@ class PlanExecutor:
                 + [key for key, _ in versions_only],
                 audit=[*audit, *(_dead_letter_audit(f) for f in failures)],
                 versions_only=versions_only,
+                reviews=reviews,
             )
         )
+
+
+def stopped_by(error: LedgerlinkError, pipe: str, target_system: str) -> LedgerlinkError:
+    """The error a stopped pipe reports: a transient failure of its target that outlasted the
+    retries (a read included) says the target is unavailable and that nothing was lost."""
+    if isinstance(error, TransientError) and error.context.system in (None, target_system):
+        return _unavailable(error, pipe, target_system, "after retries")
+    return error
+
+
+def _unavailable(
+    error: TransientError, pipe: str, system: str, tries: str
+) -> TargetUnavailableError:
+    return TargetUnavailableError(
+        f"{error.context.system or system} is not accepting requests ({tries}: "
+        f"{error.message}); pipe {pipe!r} stopped",
+        hint="Nothing was lost: what was written is recorded, and the rest is written once by "
+        "the next `ledgerlink sync`. Run it when the service is back (check its status page if "
+        "this persists)",
+        context=error.context,
+    )
 
 
 def _link(op: PlannedOp, target_id: str, snapshot: dict[str, object]) -> LinkWrite:
@@ -330,4 +353,13 @@ def _dead_letter_audit(failure: PlannedFailure) -> AuditWrite:
         action="dead_letter",
         source_key=failure.source_key,
         after={"stage": failure.stage, "message": failure.problem.render()},
+    )
+
+
+def _review_write(review: PlannedReview) -> ReviewWrite:
+    return ReviewWrite(
+        source_key=review.source_key,
+        location=review.location or None,
+        record=to_jsonable(review.record),
+        candidates=[c.to_json() for c in review.candidates],
     )

@@ -101,6 +101,8 @@ class Mapper:
         hints = typing.get_type_hints(self._target_type)
         compiled = []
         for name, rule in spec.fields.items():
+            if not rule.refines_value:
+                continue
             with _config_key("fields", name):
                 compiled.append(_compile_rule(name, rule, source_fields, hints))
         self._rules_compiled = tuple(compiled)

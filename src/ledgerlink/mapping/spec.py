@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,6 +31,18 @@ class FieldRule(BaseModel):
         "normalise_email, lower, upper, title, strip.",
     )
     default: Any = Field(default=None, description="Value used when the result is empty.")
+
+    @property
+    def refines_value(self) -> bool:
+        """True when the rule changes the value (not only who owns the field)."""
+        return bool(self.source or self.map or self.transform or self.default is not None)
+
+    owner: Literal["crm", "books"] | None = Field(
+        default=None,
+        description="Two-way pipes: the system whose value always wins for this field; the "
+        "other side is corrected. Unset: a change on either side flows to the other, and a "
+        "change on both is resolved by the pipe's `conflict:` policy.",
+    )
 
 
 class MappingSpec(BaseModel):

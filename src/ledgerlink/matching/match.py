@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from ledgerlink.canonical.normalise import email_key, name_key, tax_id_key
 from ledgerlink.canonical.records import Customer, Invoice, Record, TargetRecord
+from ledgerlink.matching.fuzzy import FuzzyCandidate, FuzzyIndex
 
 
 def natural_keys(record: Record) -> list[tuple[str, str]]:
@@ -63,13 +64,17 @@ class MatchIndex:
     _by_key: dict[int, str | tuple[str, ...]] = field(default_factory=dict)
     _strong_of: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=dict)
     _by_ledgerlink_id: dict[str, str] = field(default_factory=dict)
+    fuzzy: FuzzyIndex | None = None
+    """Existing customers by name for the fuzzy tier (review candidates only), when asked for."""
 
     @classmethod
-    def of(cls, records: Iterable[TargetRecord]) -> MatchIndex:
-        """Index what the target already holds."""
-        index = cls()
+    def of(cls, records: Iterable[TargetRecord], *, fuzzy: bool = False) -> MatchIndex:
+        """Index what the target already holds; ``fuzzy`` also builds the fuzzy tier's index."""
+        index = cls(fuzzy=FuzzyIndex() if fuzzy else None)
         for existing in records:
             index.add(existing.target_id, existing.record)
+            if index.fuzzy is not None:
+                index.fuzzy.add(existing.target_id, existing.record)
             if existing.ledgerlink_id:
                 index._by_ledgerlink_id[existing.ledgerlink_id] = existing.target_id
         return index
@@ -120,6 +125,13 @@ class MatchIndex:
             if found:
                 return Match(None, f"{len(found)} records share this {kind}", tuple(found))
         return Match(None, "no existing record")
+
+    def find_fuzzy(self, record: Record) -> tuple[FuzzyCandidate, ...]:
+        """Existing records whose names are close to this one's: candidates for a person.
+
+        Never a match by itself; empty when the fuzzy tier was not built (invoices).
+        """
+        return () if self.fuzzy is None else self.fuzzy.find(record)
 
     def _contradicts(self, target_id: str, mine: tuple[tuple[int, ...], tuple[int, ...]]) -> bool:
         theirs = self._strong_of.get(target_id)

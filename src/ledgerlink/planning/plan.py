@@ -10,6 +10,7 @@ from typing import Any, Literal
 from ledgerlink.canonical.records import Record
 from ledgerlink.canonical.serialise import record_type, to_jsonable
 from ledgerlink.errors import Problem
+from ledgerlink.matching.fuzzy import FuzzyCandidate
 
 OpKind = Literal["create", "update", "link", "deactivate", "void", "delete"]
 Stage = Literal["read", "map", "plan", "write"]
@@ -103,6 +104,103 @@ class PlannedFailure:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class WriteBack:
+    """Two-way: fields the books changed that the CRM record must take.
+
+    ``record`` is what the CRM's write-back receives (a ``Contact``, or the books' ``Invoice`` for
+    a deal) and ``fields`` the CRM field names to write; ``changes`` are the same in the target's
+    terms. ``merged`` is the record both sides agree on afterwards; ``books_pending`` names target
+    fields the books have yet to receive in this run (so a failure there is not forgotten).
+    """
+
+    pipe: str
+    stream: str
+    source_key: str
+    location: str
+    ledgerlink_id: str
+    target_id: str
+    record: Record
+    fields: tuple[str, ...]
+    changes: tuple[FieldChange, ...]
+    merged: dict[str, Any]
+    books_pending: dict[str, Any]
+    version: int
+
+    @property
+    def idempotency_key(self) -> str:
+        """One write-back per agreed content."""
+        content = "\x1f".join(f"{c.field}={c.after!r}" for c in self.changes)
+        digest = hashlib.blake2b(content.encode(), digest_size=8).hexdigest()
+        return f"{self.ledgerlink_id}:crm:{digest}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The write-back as plain JSON for ``plan --json``."""
+        return {
+            "op": "write_back",
+            "source_key": self.source_key,
+            "target_id": self.target_id,
+            "fields": list(self.fields),
+            "changes": [
+                {"field": c.field, "before": c.before, "after": c.after} for c in self.changes
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """Two-way: a field changed differently on both sides, settled by policy or left to a person.
+
+    ``winner`` is ``crm`` or ``books`` when the pipe's policy settled it, ``None`` when queued.
+    """
+
+    source_key: str
+    target_id: str
+    field: str
+    base: Any
+    crm: Any
+    books: Any
+    winner: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The conflict as plain JSON."""
+        return {
+            "source_key": self.source_key,
+            "target_id": self.target_id,
+            "field": self.field,
+            "base": self.base,
+            "crm": self.crm,
+            "books": self.books,
+            "settled_by_policy": self.winner,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedReview:
+    """A record whose only matches are fuzzy: queued for a person, nothing is written for it.
+
+    ``review_id`` is set when the record is already queued (an open review, counted again).
+    """
+
+    pipe: str
+    source_key: str
+    location: str
+    record: Record
+    candidates: tuple[FuzzyCandidate, ...]
+    review_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The review as plain JSON for ``plan --json`` and ``sync --json``."""
+        return {
+            "source_key": self.source_key,
+            "location": self.location,
+            "review_id": self.review_id,
+            "record_type": record_type(self.record),
+            "record": to_jsonable(self.record),
+            "candidates": [c.to_json() for c in self.candidates],
+        }
+
+
 @dataclass(slots=True)
 class PipePlan:
     """Everything one pipe would do; counts of what it leaves alone, not the records themselves."""
@@ -118,6 +216,9 @@ class PipePlan:
     folded: Counter[str] = field(default_factory=Counter)
     source_unchanged: bool = False
     deleted_in_source: int = 0
+    write_backs: list[WriteBack] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    reviews: list[PlannedReview] = field(default_factory=list)
 
     def extend(self, other: PipePlan, *, keep_ops: bool = True) -> None:
         """Add a later chunk of the same pipe's plan.
@@ -130,11 +231,16 @@ class PipePlan:
         self.filtered += other.filtered
         self.deleted_in_source += other.deleted_in_source
         self.folded.update(other.folded)
+        self.conflicts.extend(c for c in other.conflicts if c.winner is None)
+        self.folded["settled"] += sum(1 for c in other.conflicts if c.winner is not None)
+        self.reviews.extend(other.reviews)
         if keep_ops:
             self.ops.extend(other.ops)
             self.refreshed.extend(other.refreshed)
+            self.write_backs.extend(other.write_backs)
         else:
             self.folded.update(op.kind for op in other.ops)
+            self.folded["write_back"] += len(other.write_backs)
             self.unchanged += len(other.refreshed)
 
     def count(self, kind: OpKind) -> int:
@@ -150,9 +256,19 @@ class PipePlan:
             "deleted": self.count("deactivate") + self.count("void") + self.count("delete"),
             "unchanged": self.unchanged + len(self.refreshed),
             "skipped": self.filtered,
-            "conflicts": 0,
+            "conflicts": len(self.conflicts),
             "failed": len(self.failures),
+            "review": len(self.reviews),
+            **self._two_way_counts(),
         }
+
+    def _two_way_counts(self) -> dict[str, int]:
+        """Only two-way pipes report what went back to the CRM and what policy settled."""
+        written_back = len(self.write_backs) + self.folded["write_back"]
+        settled = self.folded["settled"]
+        if not (written_back or settled):
+            return {}
+        return {"written_back": written_back, "settled": settled}
 
     def to_json(self) -> dict[str, Any]:
         """The pipe's plan as plain JSON."""
@@ -163,8 +279,11 @@ class PipePlan:
             **self.counts(),
             "source_unchanged": self.source_unchanged,
             "deleted_in_source": self.deleted_in_source,
-            "ops": [op.to_json() for op in self.ops],
+            "ops": [op.to_json() for op in self.ops]
+            + [write_back.to_json() for write_back in self.write_backs],
+            "conflict_details": [c.to_json() for c in self.conflicts],
             "failures": [f.to_json() for f in self.failures],
+            "reviews": [r.to_json() for r in self.reviews],
         }
 
 

@@ -11,6 +11,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from ledgerlink.crashpoints import crashpoint
+from ledgerlink.state import conflicts as conflict_queue
+from ledgerlink.state import reviews as review_queue
 from ledgerlink.state.audit import append_entries
 from ledgerlink.state.records import STAGES, BatchCommit, DeadLetterWrite, IntentWrite
 from ledgerlink.state.retry_schedule import first_attempt_at, next_attempt_after
@@ -266,5 +268,16 @@ def write_batch(conn: Connection, batch: BatchCommit, now: datetime) -> None:
         _set_cursor(conn, batch.pipe, stream, value, now)
     if batch.fingerprint is not None:
         _set_fingerprint(conn, batch.pipe, batch.fingerprint, now)
-    append_entries(conn, run_id=batch.run_id, pipe=batch.pipe, at=now, entries=batch.audit)
+    if batch.conflicts:
+        conflict_queue.record_conflicts(conn, batch.pipe, batch.run_id, batch.conflicts, now)
+    if batch.resolved_conflict is not None:
+        conflict_queue.resolve(conn, *batch.resolved_conflict, now)
+    if batch.agreed_conflicts:
+        conflict_queue.close_agreed(conn, batch.pipe, batch.agreed_conflicts, now)
+    audit = list(batch.audit)
+    if batch.reviews:
+        audit += review_queue.queue_reviews(
+            conn, run_id=batch.run_id, pipe=batch.pipe, items=batch.reviews, now=now
+        )
+    append_entries(conn, run_id=batch.run_id, pipe=batch.pipe, at=now, entries=audit)
     crashpoint("in-state-commit")

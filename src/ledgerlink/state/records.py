@@ -159,6 +159,37 @@ class AuditVerdict:
 
 
 @dataclass(frozen=True, slots=True)
+class ConflictWrite:
+    """A field of one record that both systems changed differently since the last sync."""
+
+    source_key: str
+    target_id: str
+    field: str
+    base: Any
+    crm: Any
+    books: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictRow:
+    """An entry of the conflicts queue; open while ``resolved_at`` is ``None``."""
+
+    id: int
+    pipe: str
+    source_key: str
+    target_id: str
+    field: str
+    base: Any
+    crm: Any
+    books: Any
+    run_id: str | None
+    detected_at: datetime
+    resolved_at: datetime | None
+    resolution: str | None
+    resolved_value: Any
+
+
+@dataclass(frozen=True, slots=True)
 class BatchCommit:
     """Everything one executed batch changes, committed in one transaction."""
 
@@ -173,3 +204,47 @@ class BatchCommit:
     versions_only: Sequence[tuple[str, int]] = ()
     cursor: tuple[str, str] | None = None
     fingerprint: str | None = None
+    conflicts: Sequence[ConflictWrite] = ()
+    resolved_conflict: tuple[int, str, Any] | None = None
+    #: (source key, field, value) of open conflicts both systems now agree on
+    agreed_conflicts: Sequence[tuple[str, str, Any]] = ()
+    reviews: Sequence[ReviewWrite] = ()
+
+
+ReviewDecision = Literal["accept", "reject"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewWrite:
+    """A record whose only matches are fuzzy, queued for a person (again: refreshed)."""
+
+    source_key: str
+    location: str | None
+    record: dict[str, Any]
+    candidates: Sequence[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class MatchReview:
+    """An entry of the match review queue; open while ``decision`` is ``None``.
+
+    ``candidates`` are ``{"target_id", "name", "score", "why"}`` objects, best first;
+    ``target_id`` is the accepted candidate.
+    """
+
+    id: int
+    pipe: str
+    source_key: str
+    location: str | None
+    record: dict[str, Any]
+    candidates: list[dict[str, Any]]
+    run_id: str | None
+    created_at: datetime
+    decided_at: datetime | None
+    decision: ReviewDecision | None
+    target_id: str | None
+
+    @property
+    def is_open(self) -> bool:
+        """True until a person accepts or rejects."""
+        return self.decision is None

@@ -13,7 +13,9 @@ from sqlalchemy.engine import Connection
 from ledgerlink.compact import Int64Map
 from ledgerlink.state import audit as audit_chain
 from ledgerlink.state import batch as batches
+from ledgerlink.state import conflicts as conflict_queue
 from ledgerlink.state import retry_schedule
+from ledgerlink.state import reviews as review_queue
 from ledgerlink.state.db import mask_url, open_engine, write_engine
 from ledgerlink.state.ids import RunIdFactory
 from ledgerlink.state.records import (
@@ -21,10 +23,13 @@ from ledgerlink.state.records import (
     AuditEntry,
     AuditVerdict,
     BatchCommit,
+    ConflictRow,
     DeadLetter,
     Intent,
     IntentWrite,
     Link,
+    MatchReview,
+    ReviewDecision,
     RunRow,
 )
 from ledgerlink.state.tables import cursors, dead_letters, links, pipe_state, runs
@@ -374,6 +379,82 @@ class StateStore:
     def now(self) -> datetime:
         """The store's clock (timezone-aware UTC): what dead-letter times are measured against."""
         return self._now()
+
+    # conflicts (two-way pipes) -------------------------------------------------------------------
+
+    def list_conflicts(
+        self, pipe: str | None = None, include_resolved: bool = False
+    ) -> list[ConflictRow]:
+        """Queued conflicts, oldest first; open ones only unless ``include_resolved``."""
+        query = conflict_queue.query(pipe, include_resolved=include_resolved)
+        with self._engine.connect() as conn:
+            return [conflict_queue.row(item) for item in conn.execute(query)]
+
+    def get_conflict(self, conflict_id: int) -> ConflictRow | None:
+        """One conflict (open or resolved), or ``None``."""
+        with self._engine.connect() as conn:
+            item = conn.execute(conflict_queue.by_id(conflict_id)).one_or_none()
+        return None if item is None else conflict_queue.row(item)
+
+    def get_links_by_target(
+        self, pipe: str, target_ids: Collection[str]
+    ) -> dict[str, list[Link]]:
+        """The links pointing at these target records, by target id (several when the same
+        party was exported twice from the source)."""
+        found: dict[str, list[Link]] = {}
+        with self._engine.connect() as conn:
+            for chunk in batches.chunked(target_ids):
+                query = select(links).where(links.c.pipe == pipe, links.c.target_id.in_(chunk))
+                for item in conn.execute(query.order_by(links.c.source_key)):
+                    found.setdefault(item.target_id, []).append(_link(item))
+        return found
+
+    # match reviews -----------------------------------------------------------------------------
+
+    def get_reviews(self, pipe: str, keys: Collection[str]) -> dict[str, MatchReview]:
+        """The match reviews (open or decided) of these source keys, in one query per 500."""
+        with self._engine.connect() as conn:
+            return review_queue.get_reviews(conn, pipe, keys)
+
+    def list_reviews(
+        self, pipe: str | None = None, *, include_decided: bool = False
+    ) -> list[MatchReview]:
+        """Match reviews in id order; open ones only unless ``include_decided``."""
+        with self._engine.connect() as conn:
+            return review_queue.list_reviews(conn, pipe, include_decided=include_decided)
+
+    def get_review(self, review_id: int) -> MatchReview | None:
+        """One match review, or ``None``."""
+        with self._engine.connect() as conn:
+            return review_queue.get_review(conn, review_id)
+
+    def decide_review(
+        self,
+        review_id: int,
+        decision: ReviewDecision,
+        *,
+        target_id: str | None = None,
+        by: str | None = None,
+    ) -> MatchReview:
+        """Accept a candidate (the best unless ``target_id``) or reject them all, audited.
+
+        Raises ``reviews.ReviewError`` for an unknown id, a target that was not offered, or a
+        decision a sync has already acted on.
+        """
+        with self._writer.begin() as conn:
+            return review_queue.decide(
+                conn,
+                review_id=review_id,
+                decision=decision,
+                target_id=target_id,
+                by=by,
+                now=self._now(),
+            )
+
+    def count_waiting_decisions(self, pipe: str) -> int:
+        """Decided reviews of the pipe that no sync has acted on yet."""
+        with self._engine.connect() as conn:
+            return review_queue.count_waiting_decisions(conn, pipe)
 
     # audit -------------------------------------------------------------------------------------
 

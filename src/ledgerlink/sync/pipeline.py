@@ -24,6 +24,7 @@ from ledgerlink.planning.planner import RecordPlanner
 from ledgerlink.state.records import BatchCommit, Link
 from ledgerlink.state.store import StateStore
 from ledgerlink.sync.removals import RemovalStep
+from ledgerlink.sync.twoway import TwoWaySync
 
 CHUNK_SIZE = 2_000
 
@@ -59,6 +60,7 @@ class PipeRun:
     relinked: dict[str, Link] = field(default_factory=dict)
     plan: PipePlan = field(init=False)
     seen_keys: set[str] = field(default_factory=set)
+    two_way: TwoWaySync | None = None
 
     def __post_init__(self) -> None:
         self.plan = PipePlan(self.pipe.name, self.pipe.source, self.pipe.target)
@@ -76,6 +78,8 @@ def run_pipe(run: PipeRun) -> PipePlan:
     )
     same_mapping = store.get_fingerprint(pipe.name) == mapper.fingerprint
     incremental = same_mapping and not run.full and run.only_keys is None
+    if incremental and store.count_waiting_decisions(pipe.name):
+        incremental = False  # a decided match review waits for its record, which is unchanged
     cursor = store.get_cursor(pipe.name, pipe.source_stream) if incremental else None
     versions = store.load_version_digests(pipe.name) if same_mapping else Int64Map()
     planner = RecordPlanner(pipe.name, pipe.target_stream, lambda: _match_index(run))
@@ -92,6 +96,17 @@ def run_pipe(run: PipeRun) -> PipePlan:
         )
     )
     run.observer.pipe_started(pipe.name)
+    run.two_way = TwoWaySync.start(
+        pipe,
+        source=run.source,
+        target=run.target,
+        store=store,
+        run_id=run.run_id,
+        dry_run=run.dry_run,
+        full=run.full,
+        sleep=run.sleep,
+        only_keys=run.only_keys,
+    )
     read = run.source.read(pipe.source_stream, cursor)
     pending: list[Change] = []
     removed: list[Change] = []
@@ -127,6 +142,10 @@ def run_pipe(run: PipeRun) -> PipePlan:
     removals.plan(removed, chunk)
     _plan_chunk(run, mapper, planner, pending, chunk)
     _finish_chunk(run, executor, chunk)
+    if run.two_way is not None:
+        chunk = PipePlan(pipe.name, pipe.source, pipe.target)
+        run.two_way.plan_books_only(chunk)
+        _finish_chunk(run, executor, chunk)
     next_cursor = read.cursor()
     run.plan.source_unchanged = cursor is not None and seen == 0 and next_cursor == cursor
     if executor is not None and run.only_keys is None:
@@ -141,6 +160,8 @@ def run_pipe(run: PipeRun) -> PipePlan:
                 fingerprint=mapper.fingerprint,
             )
         )
+        if run.two_way is not None:
+            run.two_way.commit_cursor(run.run_id)
     return run.plan
 
 
@@ -156,15 +177,20 @@ def _match_index(run: PipeRun) -> MatchIndex:
     first_sync = store.count_links(pipe.name) == 0
     if pipe.target_stream == "invoices" and not first_sync and not store.pending_intents(pipe.name):
         return MatchIndex()
-    return MatchIndex.of(run.target.read_existing(pipe.target_stream))
+    fuzzy = pipe.target_stream == "customers"
+    return MatchIndex.of(run.target.read_existing(pipe.target_stream), fuzzy=fuzzy)
 
 
 def _finish_chunk(run: PipeRun, executor: PlanExecutor | None, chunk: PipePlan) -> None:
     """Execute a planned chunk (unless previewing); the pipe's plan then shows what happened."""
+    if run.two_way is not None:
+        run.two_way.execute(chunk)
     if executor is not None:
         chunk.failures = executor.execute(chunk)
         failed = {f.source_key for f in chunk.failures}
         chunk.ops = [op for op in chunk.ops if op.source_key not in failed]
+    if run.two_way is not None:
+        run.two_way.executed(chunk)
     run.plan.extend(chunk, keep_ops=executor is None)
 
 
@@ -189,6 +215,7 @@ def _plan_chunk(
         loaded = kept
     links = run.store.get_links(run.pipe.name, [c.key for c, _ in loaded])
     links.update({c.key: run.relinked[c.key] for c, _ in loaded if c.key in run.relinked})
+    reviews = run.store.get_reviews(run.pipe.name, [c.key for c, _ in loaded if c.key not in links])
     terms = _customer_terms(run, [r for _, r in loaded])
     for change, record in loaded:
         try:
@@ -199,6 +226,19 @@ def _plan_chunk(
         if desired is None:
             chunk.filtered += 1
             continue
+        link = links.get(change.key)
+        if run.two_way is not None and link is not None:
+            run.two_way.planner.plan_changed(
+                chunk,
+                key=change.key,
+                location=change.location,
+                version=version_number(change.version),
+                source=record,
+                desired=desired,
+                link=link,
+                updated_at=change.updated_at,
+            )
+            continue
         planner.plan(
             chunk,
             key=change.key,
@@ -206,6 +246,7 @@ def _plan_chunk(
             version=version_number(change.version),
             desired=desired,
             link=links.get(change.key),
+            review=reviews.get(change.key),
         )
     if run.dry_run:
         _check_dependencies_for_preview(run, chunk)

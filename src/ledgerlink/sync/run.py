@@ -19,13 +19,20 @@ from ledgerlink.connectors.base import (
     TokenStore,
 )
 from ledgerlink.connectors.registry import connector_type
-from ledgerlink.errors import ConfigError, ConnectionFailedError, FatalError, LedgerlinkError
-from ledgerlink.execution.executor import TargetUnavailableError
+from ledgerlink.errors import (
+    ConfigError,
+    ConnectionFailedError,
+    FatalError,
+    LedgerlinkError,
+    TransientError,
+)
+from ledgerlink.execution.executor import TargetUnavailableError, stopped_by
 from ledgerlink.planning.plan import PipePlan
 from ledgerlink.state.secrets import load_secret_key
 from ledgerlink.state.store import StateStore
 from ledgerlink.sync.pipeline import PipeRun, RunObserver, run_pipe
 from ledgerlink.sync.retries import replay_due
+from ledgerlink.sync.twoway import check_two_way
 
 RunStatus = Literal["ok", "partial", "failed"]
 EXIT_CODES: dict[RunStatus, int] = {"ok": 0, "partial": 1, "failed": 3}
@@ -235,6 +242,8 @@ def execute_run(
     selected = workspace.ordered_pipes(pipes)
     for pipe in selected:  # configuration problems stop the run before anything is read
         workspace.dependency_pipe(pipe)
+        if pipe.direction == "two-way":
+            check_two_way(pipe, workspace.source(pipe), workspace.target(pipe))
     run_id = store.start_run(command)
     report = RunReport(run_id, command)
     planned: dict[str, dict[str, Record]] = {}
@@ -272,11 +281,12 @@ def execute_run(
                 if gone:
                     store.resolve_dead_letters(pipe.name, gone, "no longer in the source")
             report.pipes.append(PipeReport(plan))
-        except (FatalError, ConnectionFailedError) as exc:
+        except (FatalError, ConnectionFailedError, TransientError) as exc:
             plan = run.plan if run is not None else PipePlan(pipe.name, pipe.source, pipe.target)
-            report.pipes.append(PipeReport(plan, exc))
-            if isinstance(exc, TargetUnavailableError):
-                unavailable[pipe.target_connection] = exc
+            error = stopped_by(exc, pipe.name, workspace.connector(pipe.target_connection).system)
+            report.pipes.append(PipeReport(plan, error))
+            if isinstance(error, TargetUnavailableError):
+                unavailable[pipe.target_connection] = error
     if command == "sync" and only_keys is None:
         replay_due(
             store,

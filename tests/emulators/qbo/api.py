@@ -169,7 +169,12 @@ class QboEmulator:
 
     def _admitted(self, request: EmulatorRequest, company: Company, rest: str) -> EmulatorResponse:
         faults = self.faults
-        if faults.server_error():
+        storm = faults.take_storm(self.clock.elapsed(), request.path)
+        if storm is not None:
+            wait = storm / self.clock.scale
+            headers = {"content-type": "application/json", "retry-after": f"{wait:.3f}"}
+            return EmulatorResponse(429, self._fault_body(Throttled("storm", wait)), headers)
+        if faults.server_error() or faults.in_outage(self.clock.elapsed(), request.path):
             fault = QboFault(
                 "10000",
                 "An application error has occurred",

@@ -127,6 +127,13 @@ class Faults:
     server_error_rate: float = 0.0
     server_error_status: int = 503
     failing_items: list[tuple[ItemPredicate, QboFault]] = field(default_factory=list)
+    outage_until: float = 0.0
+    outage_paths: tuple[str, ...] = ()
+    storm_left: int = 0
+    storm_paths: tuple[str, ...] = ()
+    storm_retry_after: float = 60.0
+    storm_early: int = 0
+    _storm_wait_until: float = 0.0
     latency: LatencyModel | None = None
     rng: random.Random = field(default_factory=lambda: random.Random(11))
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -146,6 +153,41 @@ class Faults:
         """True when this request should fail with a 5xx before doing anything."""
         with self._lock:
             return self.server_error_rate > 0 and self.rng.random() < self.server_error_rate
+
+    def outage(self, now: float, seconds: float, paths: tuple[str, ...] = ()) -> None:
+        """Requests (those whose path ends with one of ``paths``, or all) fail with
+        ``server_error_status`` (503) for ``seconds`` of emulated time from ``now``: the
+        maintenance window of B2 R20."""
+        with self._lock:
+            self.outage_until, self.outage_paths = now + seconds, paths
+
+    def in_outage(self, now: float, path: str = "") -> bool:
+        """True while the outage lasts (emulated seconds) for this request's path."""
+        with self._lock:
+            hit = not self.outage_paths or path.endswith(self.outage_paths)
+            return hit and now < self.outage_until
+
+    def storm(self, count: int, retry_after: float = 60.0, paths: tuple[str, ...] = ()) -> None:
+        """The next ``count`` requests (to ``paths``, or any) are throttled: 429 with
+        ``Retry-After: retry_after`` emulated seconds, whatever the buckets say (B2 R3; Intuit
+        advises waiting 60 s)."""
+        with self._lock:
+            self.storm_left, self.storm_retry_after = count, retry_after
+            self.storm_paths = paths
+
+    def take_storm(self, now: float, path: str = "") -> float | None:
+        """The emulated wait to announce if this request is throttled by the storm, else None.
+
+        A request that comes before the last announced wait is over counts in ``storm_early``.
+        """
+        with self._lock:
+            if now < self._storm_wait_until - 1e-9:
+                self.storm_early += 1
+            if self.storm_left <= 0 or (self.storm_paths and not path.endswith(self.storm_paths)):
+                return None
+            self.storm_left -= 1
+            self._storm_wait_until = now + self.storm_retry_after
+            return self.storm_retry_after
 
     def fail_item(self, predicate: ItemPredicate, fault: QboFault | None = None) -> None:
         """Make every batch item (or single write) whose entity body matches fail with ``fault``."""

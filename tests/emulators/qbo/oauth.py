@@ -3,8 +3,12 @@
 Access tokens live 1 hour and refresh tokens 100 days (rolling), both in emulated time and reported
 in real seconds (A4.2.2, A4.2.4). Every refresh rotates the refresh token and the used one stops
 working, the strict reading of "rotation" (B2 R11); a revoked or rotated-away refresh token gets
-``invalid_grant``. A token only works for the realm that authorised it (§1.2). The token endpoint
-accepts ``client_secret_basic`` and ``client_secret_post`` (§1.2).
+``invalid_grant``. ``rotation_grace`` imitates what Intuit publishes instead: "Your previous
+refresh tokens expire 24 hours after you receive a new one" (intuit/oauth-jsclient README,
+"Refresh access_token"; also Intuit's authorization FAQ, "stale refresh tokens expire after 24
+hours"). Set it to ``INTUIT_ROTATION_GRACE`` to test against the published behaviour. A token
+only works for the realm that authorised it (§1.2). The token endpoint accepts
+``client_secret_basic`` and ``client_secret_post`` (§1.2).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from tests.emulators.qbo.clock import EmulatorClock
 
 ACCESS_SECONDS = 3600.0
 REFRESH_SECONDS = 100 * 24 * 3600.0
+INTUIT_ROTATION_GRACE = 24 * 3600.0
 
 
 @dataclass(slots=True)
@@ -42,6 +47,7 @@ class OAuthServer:
     grants: dict[str, Grant] = field(default_factory=dict)
     access: dict[str, tuple[str, float]] = field(default_factory=dict)
     refreshes: int = 0
+    rotation_grace: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def register_app(self, client_id: str = "ledgerlink-app") -> tuple[str, str]:
@@ -98,7 +104,10 @@ class OAuthServer:
             ):
                 self.journal.append("token:invalid_grant")
                 return 400, {"error": "invalid_grant"}
-            grant.active = False  # rotated: the used token stops working
+            if self.rotation_grace > 0:  # rotated: the used token works a while longer
+                grant.expires = min(grant.expires, now + self.rotation_grace)
+            else:
+                grant.active = False  # rotated: the used token stops working
             refresh = "RT1-" + secrets.token_urlsafe(32)
             self.grants[refresh] = Grant(grant.realm_id, client_id, now + REFRESH_SECONDS)
             access = "AT-" + secrets.token_urlsafe(32)

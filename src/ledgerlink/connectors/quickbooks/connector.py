@@ -66,6 +66,24 @@ def _invoice_dtos(rows: list[dict[str, object]]) -> list[InvoiceDto]:
     return found
 
 
+#: What a QuickBooks read gives back as written: terms and credit limit are not read, and the
+#: currency comes back filled in with the company's home currency when the customer had none.
+ROUND_TRIP_FIELDS = {
+    "customers": (
+        "display_name",
+        "given_name",
+        "family_name",
+        "company",
+        "email",
+        "phone",
+        "billing_address",
+        "tax_id",
+        "notes",
+    ),
+    "invoices": ("number", "status", "balance", "paid_on"),
+}
+
+
 class QuickBooksOnlineConnector:
     """QuickBooks Online as books: writes customers and invoices, reads payments and status.
 
@@ -167,6 +185,7 @@ class QuickBooksOnlineConnector:
             tax_mode="document",
             idempotency="key",
             default_currency=self.config.currency,
+            round_trip_fields=ROUND_TRIP_FIELDS,
         )
 
     # -- reading --------------------------------------------------------------------------
