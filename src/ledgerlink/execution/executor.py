@@ -287,9 +287,9 @@ def stopped_by(error: LedgerlinkError, pipe: str, target_system: str) -> Ledgerl
 def _unavailable(
     error: TransientError, pipe: str, system: str, tries: str
 ) -> TargetUnavailableError:
+    who = "" if error.context.system else f"{system} "  # the context names it otherwise
     return TargetUnavailableError(
-        f"{error.context.system or system} is not accepting requests ({tries}: "
-        f"{error.message}); pipe {pipe!r} stopped",
+        f"{who}not accepting requests ({tries}: {error.message}); pipe {pipe!r} stopped",
         hint="Nothing was lost: what was written is recorded, and the rest is written once by "
         "the next `ledgerlink sync`. Run it when the service is back (check its status page if "
         "this persists)",
