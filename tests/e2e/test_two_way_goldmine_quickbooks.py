@@ -111,13 +111,6 @@ def customer_id(setup: Setup, name: str) -> str:
     return str(found[0]["Id"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: the GoldMine reader gives phones in E.164 (+14155550142), so the sync "
-    "after the "
-    "write-back pushes that form over the books' '+1 415 555 0142' (one extra QBO write); the "
-    "two-way diff should compare phones normalised",
-)
 def test_a_phone_edited_in_the_books_reaches_goldmine_without_ping_pong(setup: Setup) -> None:
     code, _ = run(setup, "sync")
     assert code == 0

@@ -10,8 +10,9 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
-from ledgerlink.planning.plan import PlannedOp, PlannedReview
+from ledgerlink.planning.plan import PipePlan, PlannedOp, PlannedReview
 from ledgerlink.state.records import DeadLetter, RunRow
 from ledgerlink.state.retry_schedule import describe_next
 from ledgerlink.sync.run import RunReport
@@ -72,7 +73,8 @@ def print_report(console: Console, report: RunReport, *, verbose: bool = False) 
         if pipe.plan.deleted_in_source:
             console.print(
                 f"{pipe.plan.name}: {pipe.plan.deleted_in_source} record(s) were deleted in "
-                f"{pipe.plan.source}; the books keep theirs (one-way pipes never delete)",
+                f"{pipe.plan.source}; the books keep theirs (never synced, or the pipe's "
+                "`on_delete:` is ignore)",
                 soft_wrap=True,
             )
         if report.command == "plan" and pipe.plan.ops:
@@ -83,6 +85,7 @@ def print_report(console: Console, report: RunReport, *, verbose: bool = False) 
                 highlight=False,
                 soft_wrap=True,
             )
+        _print_two_way(console, pipe.plan, preview=report.command == "plan")
         if pipe.plan.reviews:
             _print_reviews(console, pipe.plan.name, pipe.plan.reviews, report.command == "plan")
         if pipe.plan.failures:
@@ -101,6 +104,51 @@ def print_report(console: Console, report: RunReport, *, verbose: bool = False) 
                 )
             console.print(failures)
             _more(console, len(pipe.plan.failures))
+
+
+def _print_two_way(console: Console, plan: PipePlan, *, preview: bool) -> None:
+    """Two-way pipes: what goes back to the CRM, and the conflicts left to a person."""
+    counts = plan.counts()
+    if counts.get("written_back") or counts.get("settled"):
+        verb = "would go" if preview else "went"
+        console.print(
+            f"{plan.name}: {counts.get('written_back', 0)} change(s) from {plan.target} {verb} "
+            f"back to {plan.source}; {counts.get('settled', 0)} conflict(s) settled by policy",
+            soft_wrap=True,
+        )
+    if preview and plan.write_backs:
+        table = Table(title=f"{plan.name}: back to {plan.source}", title_justify="left")
+        for column in ("record", "field", "now", "becomes"):
+            table.add_column(column, overflow="fold")
+        for write_back in plan.write_backs[:_MAX_ROWS]:
+            for change in write_back.changes:
+                table.add_row(
+                    write_back.source_key,
+                    change.field,
+                    Text(_value(change.before)),
+                    Text(_value(change.after)),
+                )
+        console.print(table)
+    if plan.conflicts:
+        table = Table(
+            title=f"{plan.name}: {len(plan.conflicts)} field(s) changed on both sides "
+            "wait for you (`ledgerlink conflicts list`)",
+            title_justify="left",
+        )
+        for column in ("record", "field", "CRM", "books"):
+            table.add_column(column, overflow="fold")
+        for conflict in plan.conflicts[:_MAX_ROWS]:
+            table.add_row(
+                conflict.source_key,
+                conflict.field,
+                Text(_value(conflict.crm)),
+                Text(_value(conflict.books)),
+            )
+        console.print(table)
+
+
+def _value(value: object) -> str:
+    return "(empty)" if value in (None, "") else str(value)
 
 
 def _print_reviews(

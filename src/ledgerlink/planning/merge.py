@@ -15,9 +15,11 @@ snapshot holds it, so reading that value back is no change at all.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 Policy = Literal["source-wins", "target-wins", "newest-wins", "manual"]
@@ -53,11 +55,6 @@ class Merge:
     settled: list[tuple[FieldConflict, str]] = field(default_factory=list)
     agreed: list[str] = field(default_factory=list)
 
-    @property
-    def quiet(self) -> bool:
-        """Nothing to write anywhere and nothing to ask a person."""
-        return not (self.to_books or self.to_crm or self.conflicts or self.agreed)
-
 
 def merge(
     base: Mapping[str, Any],
@@ -90,7 +87,7 @@ def merge(
         crm_value = crm_values.get(name)
         books_value = books_values.get(name)
         if name in waiting:
-            if crm_value == books_value:  # both sides now agree: nothing left to decide
+            if same(name, crm_value, books_value):  # both sides now agree: nothing left to decide
                 merged[name] = books_value
                 result.agreed.append(name)
                 continue
@@ -113,9 +110,9 @@ def merge(
             merged[name] = books_value
             continue
         merged[name] = value
-        if books_value != value:
+        if not same(name, books_value, value):
             result.to_books[name] = (books_value, value)
-        if crm_value != value:
+        if not same(name, crm_value, value):
             result.to_crm[name] = (crm_value, value)
     return result
 
@@ -134,9 +131,10 @@ def _decide(
         return values.crm
     if owner == "books":
         return values.books
-    if values.books == values.base:
+    name = values.field
+    if same(name, values.books, values.base):
         return values.crm
-    if values.crm in (values.base, values.books):
+    if same(name, values.crm, values.base) or same(name, values.crm, values.books):
         return values.books
     winner = _winner(policy, crm, books)
     if winner is None:
@@ -158,3 +156,47 @@ def _winner(policy: Policy, crm: Side | None, books: Side | None) -> str | None:
             return None  # no trustworthy clock: a person decides
         return "crm" if crm_at > books_at else "books"
     return None
+
+
+_NOT_DIGITS = re.compile(r"\D")
+_AMOUNTS = frozenset({"credit_limit", "balance"})
+
+
+def same(name: str, a: Any, b: Any) -> bool:
+    """Whether two values of a compared field say the same thing.
+
+    Systems keep what they were given in their own shape: one stores ``+1 415 555 0142`` and
+    reads back ``+14155550142``, another upper-cases e-mail domains. Counting those as edits
+    would send the value back and forth once more; so phones compare by their digits (a missing
+    country code of up to three digits aside), e-mails without case, text without runs of
+    spaces, amounts by value (``10.0`` is ``10.00``), and empty text equals no value.
+    """
+    if a == b:
+        return True
+    if a in (None, "") and b in (None, ""):
+        return True
+    if isinstance(a, dict) and isinstance(b, dict):
+        return all(same(key, a.get(key), b.get(key)) for key in set(a) | set(b))
+    if not (isinstance(a, str) and isinstance(b, str)):
+        return False
+    if name in _AMOUNTS:
+        return _same_amount(a, b)
+    if name == "phone":
+        return _same_phone(a, b)
+    if name == "email":
+        return a.strip().casefold() == b.strip().casefold()
+    return " ".join(a.split()) == " ".join(b.split())
+
+
+def _same_phone(a: str, b: str) -> bool:
+    short, long = sorted((_NOT_DIGITS.sub("", a), _NOT_DIGITS.sub("", b)), key=len)
+    if len(short) < 7:  # shorter than any subscriber number: compare as typed
+        return short == long
+    return long.endswith(short) and len(long) - len(short) <= 3  # a country code
+
+
+def _same_amount(a: str, b: str) -> bool:
+    try:
+        return Decimal(a) == Decimal(b)
+    except InvalidOperation:
+        return a == b

@@ -25,7 +25,7 @@ from ledgerlink.connectors.base import SourceConnector, TargetConnector, WriteBa
 from ledgerlink.errors import ConfigError, Problem, RecordError
 from ledgerlink.execution.writeback import WriteBackExecutor
 from ledgerlink.mapping.reverse import IMPLICIT_BOOKS_OWNED, write_back_request
-from ledgerlink.planning.merge import Merge, Owner, Side, merge
+from ledgerlink.planning.merge import Merge, Owner, Side, merge, same
 from ledgerlink.planning.plan import (
     Conflict,
     FieldChange,
@@ -187,10 +187,30 @@ class TwoWayPlanner:
             for name in result.agreed
             for v in (result.merged.get(name),)
         )
-        if result.quiet:
-            plan.refreshed.append((key, version))
-            return
         merged = result.merged
+        if not (result.to_books or result.to_crm):
+            if merged == link.snapshot:
+                plan.refreshed.append((key, version))
+                return
+            # both systems already hold the same values (the same edit on both sides, a conflict
+            # settled by hand): only the agreed record changes, nothing is written anywhere
+            record = self._record(merged)
+            plan.ops.append(
+                PlannedOp(
+                    kind="link",
+                    pipe=self.pipe.name,
+                    stream=self.pipe.target_stream,
+                    source_key=key,
+                    location=location,
+                    ledgerlink_id=link.ledgerlink_id,
+                    record=record,
+                    version=version,
+                    desired_hash=record_digest(record),
+                    target_id=link.target_id,
+                    reason="both systems already agree",
+                )
+            )
+            return
         record = self._record(merged)
         if result.to_crm:
             fields = tuple(result.to_crm)
@@ -229,8 +249,6 @@ class TwoWayPlanner:
                     depends_on=getattr(record, "customer_key", None),
                 )
             )
-        elif not result.to_crm:  # only queued conflicts: nothing moves until a person decides
-            plan.refreshed.append((key, version))
 
     def _record(self, merged: dict[str, Any]) -> Record:
         if self.pipe.target_stream == "invoices":
@@ -289,7 +307,7 @@ def _compare(store: StateStore, planner: TwoWayPlanner, batch: list[Change]) -> 
             failed = ReadFailure(link.source_key, item.location, exc)
             changes.failures.append(_books_failure(pipe, link.source_key, failed))
             continue
-        if any(link.snapshot.get(name) != value for name, value in values.items()):
+        if any(not same(name, link.snapshot.get(name), value) for name, value in values.items()):
             changes.sides[link.source_key] = BooksSide(
                 link, Side(values, item.updated_at), item.location
             )
