@@ -171,3 +171,50 @@ def test_a_payment_in_the_books_shows_paid_in_goldmine(setup: Setup) -> None:
     code, _ = run(setup, "sync")
     assert code == 0
     assert writes(setup.qbo) == before
+
+
+def test_a_phone_changed_on_both_sides_waits_and_is_resolved_from_the_cli(setup: Setup) -> None:
+    code, _ = run(setup, "sync")
+    assert code == 0
+    ada = customer_id(setup, "Ada")
+    setup.gm.now = setup.gm.now.replace(hour=15)
+    setup.gm.edit_contact(setup.accounts["ada"], PHONE1="+1 415 555 0100")
+    setup.qbo.change("Customer", ada, {"PrimaryPhone": {"FreeFormNumber": "+1 415 555 0199"}})
+    before = writes(setup.qbo)
+
+    code, report = run(setup, "sync")
+
+    assert code == 0, report
+    assert pipe(report, "customers")["conflicts"] == 1
+    assert writes(setup.qbo) == before  # the books keep their phone until someone decides
+    code, waiting = run(setup, "conflicts", "list")
+    assert code == 0
+    [conflict] = waiting
+    assert (conflict["field"], conflict["crm"], conflict["books"]) == (
+        "phone",
+        "+14155550100",
+        "+1 415 555 0199",
+    )
+
+    result = CliRunner(env={"QBO_SECRET": setup.qbo.client_secret}).invoke(
+        app,
+        ["conflicts", "resolve", str(conflict["id"]), "--keep", "books", "-c", str(setup.config)],
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "resolved" in result.stdout
+    row = setup.gm.row(setup.gm.tables.contact1, "ACCOUNTNO", setup.accounts["ada"])
+    assert row["PHONE1"] == "+1 415 555 0199"
+    code, waiting = run(setup, "conflicts", "list")
+    assert waiting == []
+    settled = writes(setup.qbo)
+    setup.gm.now = setup.gm.now.replace(hour=16)
+    code, report = run(setup, "sync")
+    assert code == 0, report
+    assert writes(setup.qbo) == settled
+    again = CliRunner(env={"QBO_SECRET": setup.qbo.client_secret}).invoke(
+        app,
+        ["conflicts", "resolve", str(conflict["id"]), "--keep", "crm", "-c", str(setup.config)],
+    )
+    assert again.exit_code == 2
+    assert "already resolved" in again.stderr
