@@ -387,3 +387,39 @@ def test_owner_on_a_one_way_pipe_and_computed_two_way_fields_are_refused(tmp_pat
     )
     with pytest.raises(ConfigError, match="cannot be written back"):
         parse_config(computed, tmp_path / "ledgerlink.yaml", {})
+
+
+class Crash(BaseException):
+    """The process dies: nothing after this point runs (not an error ledgerlink could handle)."""
+
+
+def test_a_crash_after_the_crm_took_a_write_back_neither_repeats_nor_loses_it(
+    synced: Systems,
+) -> None:
+    synced.books.edit(synced.customer_id("ada"), phone="+1 555 0123")
+    write_back = synced.crm.write_back
+
+    def write_then_die(requests: Any) -> Any:
+        write_back(requests)
+        raise Crash
+
+    synced.crm.write_back = write_then_die  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        synced.sync()
+    synced.crm.write_back = write_back  # type: ignore[method-assign]
+    assert synced.crm.write_backs == 1
+    assert synced.workspace.store.pending_intents("customers")  # the outcome was never recorded
+    books_writes = synced.books.writes
+
+    report = synced.sync()  # restart
+
+    assert report.exit_code == 0
+    ada = synced.crm.streams["contacts"]["ada"]
+    assert isinstance(ada, Contact)
+    assert ada.phones == ("+1 555 0123",)
+    assert synced.crm.write_backs == 1  # the CRM already had it: not written again
+    assert synced.books.writes == books_writes
+    synced.sync()
+    assert (synced.books.writes, synced.crm.write_backs) == (books_writes, 1)
+    assert synced.workspace.store.pending_intents("customers") == []
+    assert synced.workspace.store.verify_audit().ok

@@ -341,11 +341,13 @@ class TwoWaySync:
         planner: TwoWayPlanner,
         writer: WriteBackExecutor | None,
         store: StateStore,
+        unsettled: list[str],
     ) -> None:
         self.planner = planner
         self._writer = writer
         self._store = store
         self._carried = True
+        self._unsettled = unsettled
 
     @classmethod
     def start(
@@ -389,7 +391,8 @@ class TwoWaySync:
                 sleep=sleep,
             )
         )
-        return cls(planner, writer, store)
+        unsettled = [i.key for i in store.pending_intents(pipe.name) if i.action == "write_back"]
+        return cls(planner, writer, store, unsettled)
 
     def execute(self, chunk: PipePlan) -> None:
         """Before the chunk's books writes: queue its conflicts and write its changes back.
@@ -417,17 +420,26 @@ class TwoWaySync:
         chunk.failures.extend(self.planner.books.failures)
 
     def commit_cursor(self, run_id: str) -> None:
-        """Move the books cursor on when every books change read was carried through."""
+        """Move the books cursor on when every books change read was carried through.
+
+        Write-backs left pending by an earlier run that stopped (its outcome never recorded) are
+        settled then too: this run read the same books changes again from the same cursor and
+        merged them with what the CRM holds now, so their effect is accounted for.
+        """
         books = self.planner.books
         if self._writer is None or not self._carried or books.failures:
             return
-        if books.read_cursor is None or books.read_cursor == books.cursor:
+        moved = books.read_cursor is not None and books.read_cursor != books.cursor
+        if not (moved or self._unsettled):
             return
         pipe = self.planner.pipe
         self._store.commit_batch(
             BatchCommit(
                 run_id=run_id,
                 pipe=pipe.name,
-                cursor=(books_cursor_stream(pipe), books.read_cursor),
+                cursor=(books_cursor_stream(pipe), books.read_cursor)
+                if moved and books.read_cursor is not None
+                else None,
+                done_intents=self._unsettled,
             )
         )
