@@ -182,9 +182,10 @@ class TwoWayMachine(RuleBasedStateMachine):
             return
         conflict = data.draw(st.sampled_from(waiting))
         resolve_conflict(self.workspace, conflict.id, "crm" if keep == "crm" else "books")
-        assert self._crm_view(conflict.source_key)[conflict.field] == to_jsonable(
-            self.books.customer(conflict.target_id)
-        )[conflict.field]
+        assert (
+            self._crm_view(conflict.source_key)[conflict.field]
+            == to_jsonable(self.books.customer(conflict.target_id))[conflict.field]
+        )
 
     @invariant()
     def the_audit_chain_verifies(self) -> None:

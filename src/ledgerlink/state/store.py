@@ -396,9 +396,7 @@ class StateStore:
             item = conn.execute(conflict_queue.by_id(conflict_id)).one_or_none()
         return None if item is None else conflict_queue.row(item)
 
-    def get_links_by_target(
-        self, pipe: str, target_ids: Collection[str]
-    ) -> dict[str, list[Link]]:
+    def get_links_by_target(self, pipe: str, target_ids: Collection[str]) -> dict[str, list[Link]]:
         """The links pointing at these target records, by target id (several when the same
         party was exported twice from the source)."""
         found: dict[str, list[Link]] = {}
