@@ -423,3 +423,21 @@ def test_a_crash_after_the_crm_took_a_write_back_neither_repeats_nor_loses_it(
     assert (synced.books.writes, synced.crm.write_backs) == (books_writes, 1)
     assert synced.workspace.store.pending_intents("customers") == []
     assert synced.workspace.store.verify_audit().ok
+
+
+def test_a_crm_that_stays_down_stops_the_pipe_and_loses_nothing(synced: Systems) -> None:
+    synced.books.edit(synced.customer_id("ada"), phone="+1 555 0177")
+    synced.crm.down = 100  # every try of every write-back fails as transient
+
+    report = execute_run(synced.workspace, command="sync", today=TODAY, sleep=lambda _s: None)
+
+    assert report.exit_code == 3
+    customers = next(p for p in report.pipes if p.plan.name == "customers")
+    assert "not accepting requests" in str(customers.error)
+    assert synced.workspace.store.list_dead_letters() == []  # not the record's fault
+    synced.crm.down = 0
+    assert synced.sync().exit_code == 0
+    ada = synced.crm.streams["contacts"]["ada"]
+    assert isinstance(ada, Contact)
+    assert ada.phones == ("+1 555 0177",)
+    assert synced.crm.write_backs == 1

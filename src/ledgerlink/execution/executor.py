@@ -188,26 +188,14 @@ class PlanExecutor:
         crashpoint("after-commit")
 
     def _apply_with_retry(self, requests: list[WriteRequest]) -> list[WriteOutcome]:
-        for attempt in range(1, self._retry.attempts + 1):
-            try:
-                outcomes = self._target.apply(requests)
-            except TransientError as exc:
-                retry_after = getattr(exc, "retry_after", None)
-                too_long = retry_after is not None and retry_after > self._retry.max_retry_after
-                if attempt == self._retry.attempts or too_long:
-                    # Not the records' fault: dead-lettering them all would bury the real
-                    # failures. Their intents stay pending; the next sync writes them once.
-                    raise self._unavailable(exc, attempt) from exc
-                self._sleep(self._retry.delay(attempt, retry_after))
-                continue
-            if len(outcomes) != len(requests):
-                error = RecordError("the target answered for a different number of records")
-                return [WriteOutcome(r, error=error) for r in requests]
-            return outcomes
-        return []  # pragma: no cover - the loop always returns
-
-    def _unavailable(self, error: TransientError, attempts: int) -> TargetUnavailableError:
-        return _unavailable(error, self._pipe, self._target.system, f"{attempts} tries")
+        return apply_with_retry(
+            self._target.apply,
+            requests,
+            retry=self._retry,
+            sleep=self._sleep,
+            pipe=self._pipe,
+            system=self._target.system,
+        )
 
     def _commit_links(self, ops: Sequence[PlannedOp], failures: list[PlannedFailure]) -> None:
         planned = {
@@ -282,6 +270,39 @@ def stopped_by(error: LedgerlinkError, pipe: str, target_system: str) -> Ledgerl
     if isinstance(error, TransientError) and error.context.system in (None, target_system):
         return _unavailable(error, pipe, target_system, "after retries")
     return error
+
+
+def apply_with_retry(
+    apply: Callable[[Sequence[WriteRequest]], list[WriteOutcome]],
+    requests: list[WriteRequest],
+    *,
+    retry: RetryPolicy,
+    sleep: Callable[[float], None],
+    pipe: str,
+    system: str,
+) -> list[WriteOutcome]:
+    """Apply one batch, retrying transient failures; one outcome per request.
+
+    A system still failing as transient after every retry (or asking to wait longer than the
+    policy allows) raises ``TargetUnavailableError``: that is not the records' fault, and
+    dead-lettering them all would bury the real failures. Their intents stay pending and the next
+    sync writes them once.
+    """
+    for attempt in range(1, retry.attempts + 1):
+        try:
+            outcomes = apply(requests)
+        except TransientError as exc:
+            retry_after = getattr(exc, "retry_after", None)
+            too_long = retry_after is not None and retry_after > retry.max_retry_after
+            if attempt == retry.attempts or too_long:
+                raise _unavailable(exc, pipe, system, f"{attempt} tries") from exc
+            sleep(retry.delay(attempt, retry_after))
+            continue
+        if len(outcomes) != len(requests):
+            error = RecordError(f"{system} answered for a different number of records")
+            return [WriteOutcome(r, error=error) for r in requests]
+        return outcomes
+    return []  # pragma: no cover - the loop always returns
 
 
 def _unavailable(

@@ -17,8 +17,8 @@ from ledgerlink.canonical.restore import customer_from_json, invoice_from_json
 from ledgerlink.canonical.serialise import record_digest
 from ledgerlink.connectors.base import WriteBackSource, WriteOutcome, WriteRequest
 from ledgerlink.crashpoints import crashpoint
-from ledgerlink.errors import Problem, RecordError, TransientError
-from ledgerlink.execution.executor import RetryPolicy
+from ledgerlink.errors import Problem, RecordError
+from ledgerlink.execution.executor import RetryPolicy, apply_with_retry
 from ledgerlink.planning.plan import Conflict, PlannedFailure, WriteBack
 from ledgerlink.state.records import (
     AuditWrite,
@@ -173,19 +173,14 @@ class WriteBackExecutor:
         return failures
 
     def _apply(self, requests: list[WriteRequest]) -> list[WriteOutcome]:
-        for attempt in range(1, self._retry.attempts + 1):
-            try:
-                outcomes = self._source.write_back(requests)
-            except TransientError as exc:
-                if attempt == self._retry.attempts:
-                    return [WriteOutcome(r, error=exc) for r in requests]
-                self._sleep(self._retry.delay(attempt, getattr(exc, "retry_after", None)))
-                continue
-            if len(outcomes) != len(requests):
-                error = RecordError("the CRM answered for a different number of records")
-                return [WriteOutcome(r, error=error) for r in requests]
-            return outcomes
-        return []  # pragma: no cover - the loop always returns
+        return apply_with_retry(
+            self._source.write_back,
+            requests,
+            retry=self._retry,
+            sleep=self._sleep,
+            pipe=self._pipe,
+            system=getattr(self._source, "system", "the CRM"),
+        )
 
     def _record(self, snapshot: dict[str, Any]) -> Any:
         if self._target_stream == "invoices":
