@@ -441,3 +441,17 @@ def test_a_crm_that_stays_down_stops_the_pipe_and_loses_nothing(synced: Systems)
     assert isinstance(ada, Contact)
     assert ada.phones == ("+1 555 0177",)
     assert synced.crm.write_backs == 1
+
+
+def test_a_bad_crm_record_does_not_hold_back_the_books_changes(synced: Systems) -> None:
+    synced.books.edit(synced.customer_id("alan"), phone="+1 555 0155")
+    synced.crm.edit("ada", display_name="", given_name="", family_name="")  # unusable now
+    cursor = synced.workspace.store.get_cursor("customers", "books:customers")
+
+    report = synced.sync()
+
+    assert report.exit_code == 1  # ada is dead-lettered ...
+    assert synced.workspace.store.get_cursor("customers", "books:customers") != cursor
+    alan = synced.crm.streams["contacts"]["alan"]
+    assert isinstance(alan, Contact)
+    assert alan.phones == ("+1 555 0155",)  # ... and alan's books change went through

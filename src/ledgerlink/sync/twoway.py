@@ -81,6 +81,8 @@ class BooksChanges:
     unlinked: int = 0
     shared: int = 0
     failures: list[PlannedFailure] = field(default_factory=list)
+    #: source keys whose books side was merged in this run (their failures hold the cursor back)
+    taken: set[str] = field(default_factory=set)
 
 
 class TwoWayPlanner:
@@ -123,6 +125,8 @@ class TwoWayPlanner:
             crm_values[name] = link.snapshot.get(name)
         crm_time = updated_at or (source.updated_at if isinstance(source, Contact | Deal) else None)
         books = self.books.sides.pop(key, None)
+        if books is not None:
+            self.books.taken.add(key)
         result = merge(
             link.snapshot,
             Side(crm_values, crm_time),
@@ -144,6 +148,7 @@ class TwoWayPlanner:
     def plan_books_only(self, plan: PipePlan) -> None:
         """The books' changes to records the CRM did not change in this run."""
         sides, self.books.sides = self.books.sides, {}
+        self.books.taken.update(sides)
         for key, books in sides.items():
             link = books.link
             result = merge(
@@ -411,7 +416,8 @@ class TwoWaySync:
 
     def executed(self, chunk: PipePlan) -> None:
         """After the chunk: a failure among the books' changes keeps the books cursor back."""
-        if chunk.failures:
+        taken = self.planner.books.taken
+        if any(f.source_key in taken for f in chunk.failures):
             self._carried = False
 
     def plan_books_only(self, chunk: PipePlan) -> None:
