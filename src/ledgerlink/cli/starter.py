@@ -28,6 +28,9 @@ pipes:
   - name: customers          # every contact becomes a customer
     from: crm.contacts
     to: books.customers
+    # on_delete: deactivate  # a contact deleted in the CRM deactivates its customer
+    # direction: two-way     # books edits flow back (needs a CRM that takes them: goldmine)
+    # conflict: manual       # source-wins | target-wins | newest-wins | manual
   - name: invoices           # won deals become invoices (the default filter)
     from: sales.deals
     to: books.invoices
