@@ -334,7 +334,9 @@ def test_a_failed_write_back_is_dead_lettered_and_delivered_after_the_fix(
     assert letter.source_key == "ada"
     assert "locked" in letter.message
     synced.crm.fail_write_back.clear()
-    synced.sync()  # the books cursor stayed back, so the change is read and merged again
+    synced.sync()  # the record waits for its replay; the books cursor stays back meanwhile
+    assert synced.crm.write_backs == 0
+    execute_run(synced.workspace, command="dlq retry", only_keys={"customers": frozenset({"ada"})})
     ada = synced.crm.streams["contacts"]["ada"]
     assert isinstance(ada, Contact)
     assert ada.phones == ("+1 555 0199",)
@@ -455,3 +457,28 @@ def test_a_bad_crm_record_does_not_hold_back_the_books_changes(synced: Systems) 
     alan = synced.crm.streams["contacts"]["alan"]
     assert isinstance(alan, Contact)
     assert alan.phones == ("+1 555 0155",)  # ... and alan's books change went through
+
+
+def test_edits_on_both_sides_survive_a_refused_write_back_and_the_replay(synced: Systems) -> None:
+    synced.books.edit(synced.customer_id("ada"), display_name="Ada one")
+    synced.crm.edit("ada", phones=("+1 555 0101",))
+    synced.crm.fail_write_back.add("ada")
+    assert synced.sync().exit_code == 1
+    synced.crm.fail_write_back.clear()
+    before = synced.writes()
+    synced.sync()  # the record waits in the dead-letter queue: both its sides wait together
+    assert synced.writes() == before
+    [letter] = synced.workspace.store.list_dead_letters("customers")
+
+    report = execute_run(
+        synced.workspace, command="dlq retry", only_keys={"customers": frozenset({"ada"})}
+    )
+
+    assert report.exit_code == 0, report.to_json()
+    ada = synced.crm.streams["contacts"]["ada"]
+    assert isinstance(ada, Contact)
+    customer = synced.books.customer(synced.customer_id("ada"))
+    assert (ada.display_name, ada.phones) == ("Ada one", ("+1 555 0101",))
+    assert (customer.display_name, customer.phone) == ("Ada one", "+1 555 0101")
+    assert synced.workspace.store.list_dead_letters("customers") == []
+    assert letter.source_key == "ada"

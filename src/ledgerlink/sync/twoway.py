@@ -83,6 +83,8 @@ class BooksChanges:
     failures: list[PlannedFailure] = field(default_factory=list)
     #: source keys whose books side was merged in this run (their failures hold the cursor back)
     taken: set[str] = field(default_factory=set)
+    #: books changes left for the dead-letter replay of their record
+    deferred: int = 0
 
 
 class TwoWayPlanner:
@@ -97,6 +99,8 @@ class TwoWayPlanner:
         self._books_only_fields = IMPLICIT_BOOKS_OWNED.get(pipe.target_stream, frozenset())
         #: source key -> field -> base value, of the conflicts queued for a person
         self.waiting: dict[str, dict[str, Any]] = {}
+        #: source keys waiting in the dead-letter queue (their replay merges both sides)
+        self.held: frozenset[str] = frozenset()
 
     def books_view(self, record: Record) -> dict[str, Any]:
         """The compared fields of a record read from the books (those it gives back exactly)."""
@@ -146,10 +150,18 @@ class TwoWayPlanner:
         )
 
     def plan_books_only(self, plan: PipePlan) -> None:
-        """The books' changes to records the CRM did not change in this run."""
+        """The books' changes to records the CRM did not change in this run.
+
+        A record waiting in the dead-letter queue is left for its replay: its CRM side may hold a
+        change this run did not read (the CRM's cursor moved past it), and merging without it
+        would settle the record on half the story. The books cursor stays back meanwhile.
+        """
         sides, self.books.sides = self.books.sides, {}
         self.books.taken.update(sides)
         for key, books in sides.items():
+            if key in self.held:
+                self.books.deferred += 1
+                continue
             link = books.link
             result = merge(
                 link.snapshot,
@@ -379,6 +391,8 @@ class TwoWaySync:
         planner = TwoWayPlanner(pipe, target, BooksChanges())
         for conflict in store.list_conflicts(pipe.name):
             planner.waiting.setdefault(conflict.source_key, {})[conflict.field] = conflict.base
+        if only_keys is None:  # a replay reads those records' CRM side itself
+            planner.held = frozenset(d.source_key for d in store.list_dead_letters(pipe.name))
         read_books_changes(planner, target, store, full=full and only_keys is None)
         if only_keys is not None:
             books = planner.books
@@ -433,7 +447,7 @@ class TwoWaySync:
         merged them with what the CRM holds now, so their effect is accounted for.
         """
         books = self.planner.books
-        if self._writer is None or not self._carried or books.failures:
+        if self._writer is None or not self._carried or books.failures or books.deferred:
             return
         moved = books.read_cursor is not None and books.read_cursor != books.cursor
         if not (moved or self._unsettled):
