@@ -151,3 +151,27 @@ def test_a_negative_deal_is_dead_lettered_while_the_rest_sync(setup: Setup) -> N
     assert "negative" in failure["message"]
     assert failure["hint"]
     assert len(setup.qbo.company.all("Invoice")) == 2
+
+
+def test_a_contact_deleted_in_goldmine_deactivates_its_customer(setup: Setup) -> None:
+    text = setup.config.read_text(encoding="utf-8")
+    setup.config.write_text(
+        text.replace(
+            "    to: books.customers\n", "    to: books.customers\n    on_delete: deactivate\n"
+        ),
+        encoding="utf-8",
+    )
+    code, _ = run(setup, "sync")
+    assert code == 0
+    [grace] = [c for c in setup.qbo.company.all("Customer") if c["DisplayName"].startswith("Grace")]
+    setup.gm.delete_contact(setup.accounts["grace"])  # logged in CONTTLOG by RECID only
+
+    code, report = run(setup, "sync")
+
+    assert code == 0, report
+    assert pipe(report, "customers")["deleted"] == 1
+    assert setup.qbo.company.get("Customer", grace["Id"])["Active"] is False
+    before = writes(setup.qbo)
+    code, report = run(setup, "sync")  # the same log entry again: nothing more to do
+    assert code == 0
+    assert writes(setup.qbo) == before

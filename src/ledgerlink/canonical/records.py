@@ -192,6 +192,9 @@ class Change:
     ``updated_at`` is when the system last modified the record, where it says (two-way pipes use
     it for the ``newest-wins`` policy). A deletion has ``deleted`` set; when the CRM merged the
     record into another (a duplicate removed by a merge), ``merged_into`` names the survivor.
+    ``aliases`` are other keys the source may later name the record by (GoldMine's deletion log
+    names a contact by its row id, not by its account number): a deletion under an alias is
+    matched to the record it stands for.
     """
 
     key: str
@@ -202,6 +205,7 @@ class Change:
     deleted: bool = False
     updated_at: datetime | None = None
     merged_into: str | None = None
+    aliases: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, key: str, record: Record, *, version: str = "", location: str = "") -> Change:

@@ -32,7 +32,14 @@ from ledgerlink.state.records import (
     ReviewDecision,
     RunRow,
 )
-from ledgerlink.state.tables import cursors, dead_letters, links, pipe_state, runs
+from ledgerlink.state.tables import (
+    cursors,
+    dead_letters,
+    links,
+    pipe_state,
+    runs,
+    source_aliases,
+)
 from ledgerlink.state.tables import intents as intents_table
 
 if TYPE_CHECKING:
@@ -453,6 +460,37 @@ class StateStore:
         """Decided reviews of the pipe that no sync has acted on yet."""
         with self._engine.connect() as conn:
             return review_queue.count_waiting_decisions(conn, pipe)
+
+    # source aliases ------------------------------------------------------------------------------
+
+    def record_aliases(self, pipe: str, pairs: Collection[tuple[str, str]]) -> None:
+        """Remember ``(alias, source_key)`` pairs; an alias seen again points at its newest key."""
+        if not pairs:
+            return
+        now = self._now()
+        rows = [
+            {"pipe": pipe, "alias": alias, "source_key": key, "updated_at": now}
+            for alias, key in dict(pairs).items()
+        ]
+        with self._writer.begin() as conn:
+            stmt = batches.dialect_insert(conn, source_aliases)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[source_aliases.c.pipe, source_aliases.c.alias],
+                set_={"source_key": stmt.excluded.source_key, "updated_at": now},
+            )
+            conn.execute(stmt, rows)
+
+    def resolve_aliases(self, pipe: str, aliases: Collection[str]) -> dict[str, str]:
+        """The source keys these aliases stand for (unknown aliases are absent)."""
+        found: dict[str, str] = {}
+        table = source_aliases
+        with self._engine.connect() as conn:
+            for chunk in batches.chunked(aliases):
+                query = select(table.c.alias, table.c.source_key).where(
+                    table.c.pipe == pipe, table.c.alias.in_(chunk)
+                )
+                found.update({row.alias: row.source_key for row in conn.execute(query)})
+        return found
 
     # audit -------------------------------------------------------------------------------------
 

@@ -255,3 +255,14 @@ match_reviews = Table(
     Column("target_id", Text, nullable=True),
     Index("uq_match_reviews_pipe_source_key", "pipe", "source_key", unique=True),
 )
+
+#: Other keys a source names a record by, e.g. GoldMine's ``RECID:<recid>`` of a contact whose
+#: key is its ACCOUNTNO: the deletion log only has the former.
+source_aliases = Table(
+    "source_aliases",
+    metadata,
+    Column("pipe", Text, primary_key=True),
+    Column("alias", Text, primary_key=True),
+    Column("source_key", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

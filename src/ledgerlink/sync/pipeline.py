@@ -213,6 +213,9 @@ def _plan_chunk(
         kept = [(c, r) for c, r in loaded if modified_since(r, run.since)]
         chunk.filtered += len(loaded) - len(kept)
         loaded = kept
+    aliases = [(alias, c.key) for c, _ in loaded for alias in c.aliases]
+    if aliases and not run.dry_run:
+        run.store.record_aliases(run.pipe.name, aliases)
     links = run.store.get_links(run.pipe.name, [c.key for c, _ in loaded])
     links.update({c.key: run.relinked[c.key] for c, _ in loaded if c.key in run.relinked})
     reviews = run.store.get_reviews(run.pipe.name, [c.key for c, _ in loaded if c.key not in links])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from ledgerlink.canonical.records import Change, Invoice, InvoiceStatus
@@ -37,6 +37,8 @@ class RemovalStep:
         """Plan (and, for merges in a sync, commit) these deletions into ``chunk``."""
         if not changes:
             return
+        aliased = self.store.resolve_aliases(self.pipe.name, [c.key for c in changes])
+        changes = [replace(c, key=aliased[c.key]) if c.key in aliased else c for c in changes]
         keys = {c.key for c in changes} | {c.merged_into for c in changes if c.merged_into}
         links: dict[str, Link] = {**self.store.get_links(self.pipe.name, keys), **self.relinked}
         planner = RemovalPlanner(

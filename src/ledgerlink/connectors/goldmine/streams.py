@@ -214,6 +214,8 @@ def read_contacts(
                         location=location,
                         raw=RawRow(main, rows),
                         updated_at=stamp.replace(tzinfo=settings.zone) if stamp else None,
+                        # the deletion log names a contact by its row id (see _deletions)
+                        aliases=(f"RECID:{recid}",) if (recid := text(main["recid"])) else (),
                     )
         log = LogWindow(plan.cursor)
         yield from _deletions(lookup_conn, plan.tables, "contacts", log)
@@ -272,7 +274,8 @@ def _deletions(
 
     The log names the deleted row by RECID. GoldMine gives an opportunity's main row the same
     RECID as its OPID, so a deal deletion carries the deal's key. A contact's key is its ACCOUNTNO,
-    which the log does not record: contact deletions carry ``RECID:<recid>`` (see the docs).
+    which the log does not record: contact deletions carry ``RECID:<recid>``, the alias each
+    contact was read with, which the engine maps back to the ACCOUNTNO it has linked.
     """
     log, table_id = (
         (tables.conttlog, TABLEID_CONTACT1)
