@@ -187,6 +187,8 @@ def test_a_phone_changed_on_both_sides_waits_and_is_resolved_from_the_cli(setup:
     assert code == 0, report
     assert pipe(report, "customers")["conflicts"] == 1
     assert writes(setup.qbo) == before  # the books keep their phone until someone decides
+    code, status = run(setup, "status")
+    assert pipe(status, "customers")["conflicts"] == 1
     code, waiting = run(setup, "conflicts", "list")
     assert code == 0
     [conflict] = waiting

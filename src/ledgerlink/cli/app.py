@@ -171,7 +171,8 @@ def sync(
 
 @app.command()
 def status(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -> None:
-    """The last run, links per pipe, open dead letters and cursors."""
+    """The last run, links per pipe, what waits for you (dead letters, conflicts, match
+    reviews) and cursors."""
     with open_workspace(config) as workspace:
         store = workspace.store
         runs = store.list_runs(limit=1)
@@ -182,6 +183,8 @@ def status(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -
                 "to": p.target,
                 "links": store.count_links(p.name),
                 "dead_letters": len(store.list_dead_letters(p.name)),
+                "conflicts": len(store.list_conflicts(p.name)),
+                "match_reviews": len(store.list_reviews(p.name)),
                 "cursor": store.get_cursor(p.name, p.source_stream),
             }
             for p in workspace.config.pipes
@@ -200,9 +203,17 @@ def status(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -
         else:
             render.print_runs(out, runs)
         for p in pipes:
+            waiting = "".join(
+                f", {p[key]} {label}"
+                for key, label in (
+                    ("conflicts", "conflict(s) to resolve"),
+                    ("match_reviews", "match(es) to review"),
+                )
+                if p[key]
+            )
             out.print(
                 f"{p['name']} ({p['from']} → {p['to']}): {p['links']:,} linked, "
-                f"{p['dead_letters']} dead letter(s), cursor {p['cursor'] or '(none)'}",
+                f"{p['dead_letters']} dead letter(s){waiting}, cursor {p['cursor'] or '(none)'}",
                 highlight=False,
             )
 
