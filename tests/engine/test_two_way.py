@@ -482,3 +482,17 @@ def test_edits_on_both_sides_survive_a_refused_write_back_and_the_replay(synced:
     assert (customer.display_name, customer.phone) == ("Ada one", "+1 555 0101")
     assert synced.workspace.store.list_dead_letters("customers") == []
     assert letter.source_key == "ada"
+
+
+def test_books_changes_to_unlinked_customers_are_counted_and_left_alone(synced: Systems) -> None:
+    books = synced.books
+    books.records["customers"]["cust-99"] = dataclasses.replace(
+        books.customer(synced.customer_id("ada")), display_name="Walk-in customer"
+    )
+    books.edit("cust-99", phone="+1 555 0000")
+
+    report = synced.sync()
+
+    assert counts(report)["books_not_linked"] == 1
+    assert counts(report).get("written_back", 0) == 0
+    assert set(synced.crm.streams["contacts"]) == {"ada", "alan"}

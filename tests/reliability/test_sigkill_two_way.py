@@ -88,16 +88,9 @@ def test_the_two_way_checks_can_fail(two_way: TwoWayScenario, tmp_path: Path) ->
     assert view_differences(final_view(folder, qbo), two_way.clean) != []
 
 
-# -- found by this scenario, written down as failing tests --------------------------------------
+# -- found by this scenario (fixed), kept as regression tests ------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="two-way: a books update that QuickBooks committed before a kill (after-apply, or "
-    "in the batch's state commit) is recovered on restart as a 'link' op ('both systems already "
-    "agree'); PlanExecutor._commit_links completes only '<id>:create' intents, so the update "
-    "intent '<id>:update:<hash>' stays pending forever",
-)
 @pytest.mark.parametrize("point", ["after-apply:1", "after-apply:2", "in-state-commit:2"])
 def test_a_books_update_recovered_by_a_link_leaves_no_pending_intent(
     two_way: TwoWayScenario, tmp_path: Path, point: str
@@ -107,17 +100,10 @@ def test_a_books_update_recovered_by_a_link_leaves_no_pending_intent(
     assert killed.killed, killed
     assert two_way.sync(folder).returncode == 0
     assert agreement_problems(two_way, folder) == []
-    assert state_problems(folder, known_gap=True) == []
+    assert state_problems(folder) == []
     assert pending_intents(folder) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="two-way: the sync after a books phone edit was written back reports 'linked: 1' "
-    "(no write to either system): GoldMine reads the phone back as '+14155550142', the agreed "
-    "snapshot holds QuickBooks' '+1 415 555 0142', and TwoWayPlanner._add compares the merged "
-    "record with the snapshot by ==, not merge.same, so it re-links to store the other spelling",
-)
 def test_the_sync_after_a_two_way_sync_is_a_no_op(two_way: TwoWayScenario, tmp_path: Path) -> None:
     folder = two_way.fresh(tmp_path / "twice")
     assert two_way.sync(folder).returncode == 0

@@ -440,17 +440,10 @@ def pending_intents(folder: Path) -> list[tuple[str, str, str]]:
         return [(p, i.action, i.key) for p in PIPES for i in store.pending_intents(p)]
 
 
-def state_problems(folder: Path, *, known_gap: bool = True) -> list[str]:
-    """No pending intent, no open dead letter or conflict, the audit chain verifies.
-
-    ``known_gap``: pending ``update`` intents of the customers pipe are left to
-    ``test_a_books_update_recovered_by_a_link_leaves_no_pending_intent`` (strict xfail), which
-    fails on them; every other pending intent is a problem here.
-    """
+def state_problems(folder: Path) -> list[str]:
+    """No pending intent, no open dead letter or conflict, the audit chain verifies."""
     problems = [
-        f"pending intent {action} {pipe}/{key}"
-        for pipe, action, key in pending_intents(folder)
-        if not (known_gap and (pipe, action) == ("customers", "update"))
+        f"pending intent {action} {pipe}/{key}" for pipe, action, key in pending_intents(folder)
     ]
     with StateStore.open(f"sqlite:///{folder / STATE_DB}") as store:
         verdict = store.verify_audit()
@@ -466,9 +459,10 @@ def state_problems(folder: Path, *, known_gap: bool = True) -> list[str]:
     return problems
 
 
-#: What a further sync must not do (``linked``, a refresh of the agreed snapshot that writes to
-#: neither system, is left to ``test_the_sync_after_a_books_edit_is_a_no_op``, a strict xfail).
-BUSY = ("created", "updated", "deleted", "failed", "written_back", "settled", "conflicts")
+#: What a further sync must not do.
+BUSY = (
+    *("created", "updated", "linked", "deleted", "failed", "written_back", "settled", "conflicts"),
+)
 
 
 def recovery_problems(scenario: TwoWayScenario, folder: Path) -> list[str]:

@@ -226,10 +226,22 @@ class PlanExecutor:
             links.append(_link(op, target_id, after))
             audit.append(AuditWrite("link", op.source_key, target_id, None, after, None))
             self.tally.linked += 1
-        # A link may be the recovery of a create whose state commit was lost (found by the stamp):
-        # that create's intent is now resolved. Completing an intent that never existed is a no-op.
-        recovered = [f"{link.ledgerlink_id}:create" for link in links]
-        self._commit(links=links, audit=audit, done=recovered)
+        self._commit(links=links, audit=audit, done=self._recovered(links))
+
+    def _recovered(self, links: Sequence[LinkWrite]) -> list[str]:
+        """Intents a link settles: the target already holds the record, so an earlier write of it
+        whose outcome was never recorded (a create found again by its stamp, an update read back
+        by a two-way pipe) took effect. Completing an intent that never existed is a no-op."""
+        if not links:
+            return []
+        linked = {link.ledgerlink_id for link in links}
+        settled = {f"{lid}:create" for lid in linked}
+        settled.update(
+            intent.key
+            for intent in self._store.pending_intents(self._pipe)
+            if intent.ledgerlink_id in linked and intent.run_id != self._run_id
+        )
+        return sorted(settled)
 
     def _commit(
         self,

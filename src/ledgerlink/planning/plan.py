@@ -265,10 +265,15 @@ class PipePlan:
     def _two_way_counts(self) -> dict[str, int]:
         """Only two-way pipes report what went back to the CRM and what policy settled."""
         written_back = len(self.write_backs) + self.folded["write_back"]
-        settled = self.folded["settled"]
-        if not (written_back or settled):
-            return {}
-        return {"written_back": written_back, "settled": settled}
+        counts = {
+            "written_back": written_back,
+            "settled": self.folded["settled"],
+            # books changes left in the books: records ledgerlink never linked, and customers
+            # several CRM records were linked to (which one an edit is about is unknowable)
+            "books_not_linked": self.folded["books_not_linked"],
+            "books_shared": self.folded["books_shared"],
+        }
+        return counts if any(counts.values()) else {}
 
     def to_json(self) -> dict[str, Any]:
         """The pipe's plan as plain JSON."""

@@ -206,7 +206,7 @@ class TwoWayPlanner:
         )
         merged = result.merged
         if not (result.to_books or result.to_crm):
-            if merged == link.snapshot:
+            if all(same(k, merged.get(k), link.snapshot.get(k)) for k in merged | link.snapshot):
                 plan.refreshed.append((key, version))
                 return
             # both systems already hold the same values (the same edit on both sides, a conflict
@@ -437,7 +437,10 @@ class TwoWaySync:
     def plan_books_only(self, chunk: PipePlan) -> None:
         """The last chunk: the books' changes whose CRM record did not change."""
         self.planner.plan_books_only(chunk)
-        chunk.failures.extend(self.planner.books.failures)
+        books = self.planner.books
+        chunk.failures.extend(books.failures)
+        chunk.folded["books_not_linked"] += books.unlinked
+        chunk.folded["books_shared"] += books.shared
 
     def commit_cursor(self, run_id: str) -> None:
         """Move the books cursor on when every books change read was carried through.
