@@ -11,7 +11,16 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from ledgerlink.cli import render
-from ledgerlink.cli.common import err, fail, guarded, open_workspace, out
+from ledgerlink.cli.common import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    JsonOption,
+    err,
+    fail,
+    guarded,
+    open_workspace,
+    out,
+)
 from ledgerlink.cli.conflicts import conflicts_app
 from ledgerlink.cli.export import write_csv
 from ledgerlink.cli.matches import matches_app
@@ -41,14 +50,9 @@ app.add_typer(conflicts_app, name="conflicts")
 app.add_typer(matches_app, name="matches")
 app.command()(reconcile)
 
-ConfigOption = Annotated[
-    Path, typer.Option("--config", "-c", help="Configuration file.", show_default=True)
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 PipeOption = Annotated[
     list[str] | None, typer.Option("--pipe", "-p", help="Only this pipe (repeatable).")
 ]
-DEFAULT_CONFIG = Path("ledgerlink.yaml")
 T = TypeVar("T")
 
 

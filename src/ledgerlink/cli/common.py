@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -22,6 +22,13 @@ from ledgerlink.errors import (
 from ledgerlink.sync.run import Workspace
 
 T = TypeVar("T")
+
+#: The options every command shares.
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="Configuration file.", show_default=True)
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+DEFAULT_CONFIG = Path("ledgerlink.yaml")
 
 out = Console()
 err = Console(stderr=True)

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from ledgerlink.cli.common import err, guarded, open_workspace, out
+from ledgerlink.cli.common import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    JsonOption,
+    err,
+    guarded,
+    open_workspace,
+    out,
+)
 from ledgerlink.errors import LedgerlinkError
 from ledgerlink.state.records import ConflictRow
 from ledgerlink.sync.conflicts import Keep, parse_value, resolve_conflict
@@ -20,9 +27,6 @@ conflicts_app = typer.Typer(
     help="Two-way pipes: fields changed differently in the CRM and in the books.",
     no_args_is_help=True,
 )
-
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Configuration file.")]
-DEFAULT_CONFIG = Path("ledgerlink.yaml")
 
 
 def _shown(value: Any) -> str:
@@ -51,7 +55,7 @@ def conflicts_list(
     config: ConfigOption = DEFAULT_CONFIG,
     pipe: Annotated[str | None, typer.Option("--pipe", "-p", help="Only this pipe.")] = None,
     resolved: Annotated[bool, typer.Option(help="Include resolved conflicts.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Queued conflicts: the record, the field, the last agreed value and each side's."""
     with open_workspace(config) as workspace:

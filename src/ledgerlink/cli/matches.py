@@ -6,7 +6,6 @@ import getpass
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -14,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ledgerlink.cli.common import err, open_workspace, out
+from ledgerlink.cli.common import DEFAULT_CONFIG, ConfigOption, JsonOption, err, open_workspace, out
 from ledgerlink.state.records import MatchReview, ReviewDecision
 from ledgerlink.state.reviews import ReviewError
 from ledgerlink.sync.run import Workspace
@@ -24,11 +23,6 @@ matches_app = typer.Typer(
     no_args_is_help=True,
 )
 
-ConfigOption = Annotated[
-    Path, typer.Option("--config", "-c", help="Configuration file.", show_default=True)
-]
-DEFAULT_CONFIG = Path("ledgerlink.yaml")
-
 
 @matches_app.command("list")
 def matches_list(
@@ -37,9 +31,7 @@ def matches_list(
     include_decided: Annotated[
         bool, typer.Option("--all", help="Include accepted and rejected reviews.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = (
-        False
-    ),
+    as_json: JsonOption = False,
 ) -> None:
     """Records waiting for a match decision, with each candidate's score and why."""
     with open_workspace(config) as workspace:

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ledgerlink.cli.common import err, guarded, open_workspace, out
+from ledgerlink.cli.common import JsonOption, err, guarded, open_workspace, out
 from ledgerlink.cli.export import write_csv
 from ledgerlink.cli.report_html import render_html
 from ledgerlink.errors import (
@@ -51,9 +51,7 @@ def reconcile(
         Path | None,
         typer.Option("--html", help="Write a self-contained HTML report (with a chart)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = (
-        False
-    ),
+    as_json: JsonOption = False,
 ) -> None:
     """Compare CRM and books: missing, extra and differing records. Writes to neither.
 
